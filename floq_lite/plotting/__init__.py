@@ -1,0 +1,1 @@
+"""Plotting helpers for the book: one module per topic; matplotlib for static figures, plotly for kernel-free sliders."""
