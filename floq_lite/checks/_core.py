@@ -43,8 +43,9 @@ def expect_close(name: str, got, want, *, atol: float = 1e-5, rtol: float = 1e-5
     bad = err > atol + rtol * np.abs(want_a)
     if np.any(bad):
         idx = np.unravel_index(int(np.argmax(np.where(bad, err, -1))), err.shape) if err.ndim else ()
+        where = f"at index {idx} " if idx else ""
         msg = (
-            f"{name} is off: at index {idx} you return {got_a[idx]:.6g}, expected {want_a[idx]:.6g} "
+            f"{name} is off: {where}you return {got_a[idx]:.6g}, expected {want_a[idx]:.6g} "
             f"({int(bad.sum())} of {bad.size} entries differ by more than {atol:g})."
         )
         fail(msg + (f" Hint: {hint}" if hint else ""))

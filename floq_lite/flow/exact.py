@@ -116,6 +116,15 @@ def _truncnorm_mean(mu: Array, sigma: Array, lo: Array, hi: Array) -> Array:
     log_phi = lambda x: -0.5 * x**2 - 0.5 * jnp.log(2 * jnp.pi)  # noqa: E731
     mean = mu + sigma * (jnp.exp(log_phi(alpha) - log_z) - jnp.exp(log_phi(beta) - log_z))
     mean = jnp.where(jnp.isfinite(mean), mean, jnp.clip(mu, lo, hi))
+    # When the Gaussian is much wider than the interval, Phi(beta) - Phi(alpha) cancels catastrophically in float32.
+    # There the density on [lo, hi] is an exponential tilt exp(lam * (x - mid)) (the quadratic term is below
+    # (w / sigma)^2 / 8), whose mean is mid + w/2 * L(lam * w / 2) with the Langevin function L(x) = coth x - 1/x.
+    width, mid = hi - lo, 0.5 * (hi + lo)
+    x = (mu - mid) / sigma**2 * (0.5 * width)
+    small = jnp.abs(x) < 1e-3
+    x_safe = jnp.where(small, 1.0, x)
+    langevin = jnp.where(small, x / 3.0, 1.0 / jnp.tanh(x_safe) - 1.0 / x_safe)
+    mean = jnp.where(width < 0.05 * sigma, mid + 0.5 * width * langevin, mean)
     return jnp.clip(mean, lo, hi)
 
 
