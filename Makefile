@@ -1,0 +1,72 @@
+# floq-book: two commands on a fresh machine (needs python3.11+, make, npm; chromium for the browser check).
+#   make book   build the book (default compute tier: teach) -> open _build/html/index.html
+#   make test   library tests, notebooks under nbval (smoke tier), smoke-tier book build with -W,
+#               and the headless-browser check of that build (network blocked)
+# Both create or reuse the virtual environment .venv and vendor the JavaScript the pages need.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+JB_FLAGS := --all -W --keep-going
+SMOKE_OUT := _build/smoke
+SMOKE_HTML := $(SMOKE_OUT)/_build/html
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: book test install vendor node test-lib test-notebooks test-build test-browser clean
+.DEFAULT_GOAL := book
+
+# (Re)install when the package metadata changes; the package itself is editable.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "floq-book needs Python >= 3.11 (set PYTHON=python3.11)"'
+	@start=$$(date +%s); \
+	(test -x $(PY) || $(PYTHON) -m venv $(VENV)) && \
+	$(PY) -m pip install -q --upgrade pip && \
+	$(PY) -m pip install -q -e ".[book,dev,ogbench]" && \
+	echo "[make] installed floq_lite[book,dev,ogbench] into $(VENV) in $$(( $$(date +%s) - start ))s" && touch $@
+
+install: $(VENV)/.installed
+
+vendor: install
+	@tools/vendor_assets.sh $(PY)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+node: node_modules/.package-lock.json
+
+book: install vendor
+	@start=$$(date +%s); \
+	$(BIN)/jupyter-book build . $(JB_FLAGS); status=$$?; \
+	echo "[make book] tier $${FLOQ_TIER:-teach}: build took $$(( $$(date +%s) - start ))s; open _build/html/index.html"; \
+	exit $$status
+
+# -k: run all four steps even if one fails, so CI reports every failure; the exit status is still nonzero.
+test: install vendor node
+	@$(MAKE) --no-print-directory -k test-lib test-notebooks test-build test-browser
+	@echo "[make test] all checks passed"
+
+test-lib:
+	@echo "== [1/4] library tests"; start=$$(date +%s); \
+	$(BIN)/pytest tests -m "not browser"; status=$$?; \
+	echo "[make test] library tests: $$(( $$(date +%s) - start ))s"; exit $$status
+
+# nbval-lax runs every cell and fails on errors; exit code 5 means "no notebooks collected".
+test-notebooks:
+	@echo "== [2/4] notebooks under nbval (FLOQ_TIER=smoke, <= 60 s each)"; start=$$(date +%s); \
+	FLOQ_TIER=smoke FLOQ_NB_BUDGET_S=60 $(BIN)/pytest -p floq_lite._book.nb_budget --nbval-lax --nbval-cell-timeout=600 book/; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "(no notebooks collected)"; status=0; fi; \
+	echo "[make test] notebooks: $$(( $$(date +%s) - start ))s"; exit $$status
+
+test-build:
+	@echo "== [3/4] book build, smoke tier, warnings are errors -> $(SMOKE_HTML)"; start=$$(date +%s); \
+	FLOQ_TIER=smoke FLOQ_REQUIRE_VENDORED=$${FLOQ_REQUIRE_VENDORED:-1} \
+	  $(BIN)/jupyter-book build . --path-output $(SMOKE_OUT) $(JB_FLAGS); status=$$?; \
+	echo "[make test] smoke build: $$(( $$(date +%s) - start ))s"; exit $$status
+
+test-browser:
+	@echo "== [4/4] headless-browser check of $(SMOKE_HTML), network blocked"; start=$$(date +%s); \
+	FLOQ_BOOK_HTML=$(SMOKE_HTML) FLOQ_SCREENSHOTS=_build/screenshots $(BIN)/pytest -m browser -s tests/test_book_html.py; status=$$?; \
+	echo "[make test] browser check: $$(( $$(date +%s) - start ))s"; exit $$status
+
+clean:
+	rm -rf _build book/_vendor

@@ -1,0 +1,132 @@
+"""Every page in _toc.yml exists, and every chapter notebook has the shape the book and Colab rely on.
+
+A chapter notebook must: be listed in _toc.yml; start with the exact Colab install cell from
+tools/new_notebook.py (tagged remove-cell); be committed without outputs or execution counts; have a
+plain-text H1 title (no math or markup: it shows raw in the sidebar); use the python3 kernel.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_colab_cell() -> str:
+    spec = importlib.util.spec_from_file_location("new_notebook", ROOT / "tools" / "new_notebook.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.COLAB_CELL
+
+
+COLAB_CELL = _load_colab_cell()
+NOT_PLAIN = re.compile(r"[$\\`*<>\[\]{}]")
+
+
+def _toc_files(node) -> list[str]:
+    found = []
+    if isinstance(node, dict):
+        for key in ("root", "file"):
+            if isinstance(node.get(key), str):
+                found.append(node[key])
+        for value in node.values():
+            if isinstance(value, (dict, list)):
+                found.extend(_toc_files(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_toc_files(item))
+    return found
+
+
+TOC_FILES = _toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+
+
+def _resolve(entry: str) -> Path | None:
+    path = ROOT / entry
+    if path.suffix in (".ipynb", ".md") and path.is_file():
+        return path
+    for suffix in (".ipynb", ".md"):
+        if path.with_suffix(suffix).is_file():
+            return path.with_suffix(suffix)
+    return None
+
+
+NOTEBOOKS = [p for p in map(_resolve, TOC_FILES) if p is not None and p.suffix == ".ipynb"]
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _outside_fences(text: str) -> list[str]:
+    lines, fence = [], None
+    for line in text.splitlines():
+        marker = re.match(r"\s*(```+|~~~+|:::+)", line)
+        if marker and (fence is None or marker.group(1).startswith(fence)):
+            fence = None if fence else marker.group(1)[:3]
+        elif fence is None:
+            lines.append(line)
+    return lines
+
+
+def _check_title(text: str, where: str) -> None:
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert lines and lines[0].startswith("# "), f"{where}: must start with a level-1 '# Title' heading"
+    title = lines[0][2:].strip()
+    assert title, f"{where}: empty title"
+    assert not NOT_PLAIN.search(title), f"{where}: title {title!r} must be plain text (no math or markup)"
+
+
+def test_toc_lists_pages():
+    assert TOC_FILES, "_toc.yml lists no pages"
+    assert len(TOC_FILES) == len(set(TOC_FILES)), "_toc.yml lists a page twice"
+
+
+@pytest.mark.parametrize("entry", TOC_FILES)
+def test_toc_entry_exists(entry):
+    path = _resolve(entry)
+    assert path is not None, f"{entry} is in _toc.yml but neither {entry}.ipynb nor {entry}.md exists"
+    if path.suffix == ".md":
+        _check_title(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+
+
+def test_every_notebook_is_in_toc():
+    listed = {p.resolve() for p in NOTEBOOKS}
+    orphans = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "book").rglob("*.ipynb"))
+               if ".ipynb_checkpoints" not in p.parts and "_build" not in p.parts and p.resolve() not in listed]
+    assert not orphans, f"notebooks missing from _toc.yml (only_build_toc_files would skip them): {orphans}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_meta(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    name = str(path.relative_to(ROOT))
+    assert nb.get("nbformat") == 4, f"{name}: nbformat 4 expected"
+    kernelspec = nb.get("metadata", {}).get("kernelspec", {})
+    assert kernelspec.get("name") == "python3", f"{name}: kernelspec name must be python3, got {kernelspec!r}"
+
+    cells = nb.get("cells", [])
+    assert cells, f"{name}: no cells"
+    first = cells[0]
+    assert first["cell_type"] == "code" and _source(first) == COLAB_CELL, (
+        f"{name}: the first cell must be exactly tools/new_notebook.py's COLAB_CELL"
+    )
+    assert "remove-cell" in first.get("metadata", {}).get("tags", []), f"{name}: the Colab cell must be tagged remove-cell"
+
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{name}: cell {i} has outputs; commit notebooks without outputs"
+            assert cell.get("execution_count") is None, f"{name}: cell {i} has an execution count"
+
+    markdown = [c for c in cells if c["cell_type"] == "markdown"]
+    assert markdown, f"{name}: no markdown cell with the title"
+    _check_title(_source(markdown[0]), f"{name} (first markdown cell)")
+    h1 = [line for c in markdown for line in _outside_fences(_source(c)) if re.match(r"# \S", line)]
+    assert len(h1) == 1, f"{name}: exactly one level-1 heading expected (the title), found {len(h1)}"
