@@ -1,0 +1,112 @@
+"""The two sliders of chapter 2: noise width and number of Euler steps.
+
+* :func:`live_paths_explorer`: ipywidgets sliders that recompute and redraw a matplotlib figure. Needs a running
+  kernel (Jupyter, Colab); in the static book page the sliders render but the plot cannot change.
+* :func:`static_paths_explorer`: a plotly figure with two sliders over a precomputed grid (:func:`path_grid`),
+  which works in the static page without a kernel.
+
+ipywidgets and plotly are imported lazily, inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from floq_lite import curvature
+from floq_lite.plotting import paths as plots
+
+DEFAULT_KAPPAS: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
+DEFAULT_KS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+
+
+def path_grid(
+    kappas: Sequence[float] = DEFAULT_KAPPAS,
+    ks: Sequence[int] = DEFAULT_KS,
+    *,
+    num_paths: int = 10,
+    path_points: int = 65,
+    **problem,
+) -> plots.PathGrid:
+    """Exact and Euler paths of ``floq_problem(kappa=k, **problem)`` for every (kappa, K): the static figure's data."""
+    if len(kappas) == 0:
+        raise ValueError("path_grid needs at least one noise width in kappas.")
+    ts = np.linspace(0.0, 1.0, path_points)
+    exact, solver, errors, straight, intervals = [], [], [], [], []
+    target = None
+    for kappa in kappas:
+        source, target = curvature.floq_problem(kappa=kappa, **problem)
+        z0 = np.asarray(curvature.start_points(source, num_paths), dtype=np.float64)
+        fine = curvature.exact_paths(source, target, z0, np.linspace(0.0, 1.0, 257))  # (257, N) for S
+        exact.append(curvature.exact_paths(source, target, z0, ts))  # (T, N), the drawn paths
+        sol = curvature.euler_paths(source, target, z0, ks)  # (B, K_max + 1, N)
+        solver.append(sol)
+        errors.append(np.sqrt(np.mean((sol[:, -1] - fine[-1]) ** 2, axis=1)))
+        straight.append(float(np.mean(np.asarray(curvature.straightness_from_path(fine)))))
+        intervals.append((source.low, source.high))
+    return plots.PathGrid(
+        kappas=np.asarray(kappas, dtype=float),
+        ks=np.asarray(ks, dtype=int),
+        ts=ts,
+        exact=np.stack(exact),
+        solver=np.stack(solver),
+        errors=np.stack(errors),
+        straightness=np.asarray(straight),
+        intervals=np.asarray(intervals),
+        target_means=np.asarray(target.means),  # type: ignore[union-attr]
+    )
+
+
+def static_paths_explorer(grid: plots.PathGrid | None = None, **grid_kwargs):
+    """The kernel-free two-slider plotly figure (build ``grid`` with :func:`path_grid`, or pass its arguments)."""
+    return plots.two_slider_figure(grid if grid is not None else path_grid(**grid_kwargs), active=(2, 2))
+
+
+def draw_explorer(kappa: float, num_steps: int, *, num_paths: int = 12, **problem) -> plt.Figure:
+    """The live explorer's figure for one slider setting: exact paths, Euler steps, and the numbers."""
+    source, target = curvature.floq_problem(kappa=kappa, **problem)
+    z0 = np.asarray(curvature.start_points(source, num_paths), dtype=np.float64)
+    ts = np.linspace(0.0, 1.0, 129)
+    exact = curvature.exact_paths(source, target, z0, ts)
+    sol = curvature.euler_paths(source, target, z0, [num_steps])[0]  # (K + 1, N)
+    err = float(np.sqrt(np.mean((sol[-1] - exact[-1]) ** 2)))
+    s = float(np.mean(np.asarray(curvature.straightness_from_path(exact))))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
+    plots.draw_paths(ax, ts, exact, sol, num_steps)
+    z_range = (min(source.low, float(exact.min())) - 2.0, max(source.high, float(exact.max())) + 2.0)
+    plots.draw_target(ax, target, z_range)
+    ax.axhspan(source.low, source.high, xmax=0.02, color="tab:red", alpha=0.5)
+    ax.set_ylim(*z_range)
+    ax.set_ylabel("z")
+    ax.set_title(f"noise [{source.low:g}, {source.high:g}], K={num_steps}: RMS error {err:.2f}, straightness S={s:.1f}")
+    ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def live_paths_explorer(
+    kappas: Sequence[float] = DEFAULT_KAPPAS, ks: Sequence[int] = (1, 2, 3, 4, 6, 8, 12, 16, 32, 64), **problem
+):
+    """Two ipywidgets sliders (noise width kappa, steps K) that redraw :func:`draw_explorer`; returns the widget.
+
+    Display it with ``display(widget)``. Every change recomputes the paths (a few ms after the first compile).
+    """
+    import ipywidgets as widgets  # lazy: only the live UI needs it
+
+    kappa = widgets.SelectionSlider(options=[(f"{k:g}", k) for k in kappas], value=kappas[len(kappas) // 2],
+                                    description="kappa", continuous_update=False)
+    steps = widgets.SelectionSlider(options=list(ks), value=ks[min(3, len(ks) - 1)], description="K steps",
+                                    continuous_update=False)
+    out = widgets.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            draw_explorer(kappa.value, steps.value, **problem)
+            plt.show()
+
+    kappa.observe(redraw, names="value")
+    steps.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([kappa, steps]), out])
