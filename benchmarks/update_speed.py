@@ -129,7 +129,7 @@ def bench(agent: str, size: str, variant: str, steps: int, seeds: list[int]) -> 
 
     def one():
         state["agent"], info = compiled(state["agent"], batch)
-        return info
+        return state["agent"], info  # block on the new state too, not only on the metrics
 
     one()  # warm-up
     ms = _median_ms(one, steps)
@@ -156,7 +156,7 @@ def bench(agent: str, size: str, variant: str, steps: int, seeds: list[int]) -> 
 
         def step():
             holder["a"], info = cls.update_seeds(holder["a"], batches)
-            return info
+            return holder["a"], info
 
         step()  # compile
         seed_ms = _median_ms(step, max(3, steps // 2))
