@@ -31,7 +31,7 @@ from jax.scipy.special import ndtr
 
 from floq_lite.flow import exact
 from floq_lite.flow.paths import Array, VelocityField
-from floq_lite.flow.solvers import METHODS, Method, _step_fn
+from floq_lite.flow.solvers import METHODS, Method, step_function
 
 # Defaults for a floq-like problem with Q in [-100, 0] (antmaze-large: r_min = -1, gamma = 0.99).
 Q_RANGE: tuple[float, float] = (-100.0, 0.0)
@@ -155,7 +155,7 @@ def _check_ks(ks: Sequence[int]) -> np.ndarray:
 
 def _masked_paths(field: VelocityField, z0: Array, ks: Array, k_max: int, method: Method) -> Array:
     """States after each of ``k_max`` steps for every K in ``ks`` (frozen after step K): ``(len(ks), k_max + 1, ...)``."""
-    step = _step_fn(field, method)
+    step = step_function(field, method)
 
     def run(k: Array) -> Array:
         h = 1.0 / k.astype(z0.dtype)

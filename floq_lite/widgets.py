@@ -1,21 +1,27 @@
-"""The two sliders of chapter 2: noise width and number of Euler steps.
+"""The two sliders of chapters 2 and 4: noise width (kappa) and number of Euler steps K.
 
-* :func:`live_paths_explorer`: ipywidgets sliders that recompute and redraw a matplotlib figure. Needs a running
-  kernel (Jupyter, Colab); in the static book page the sliders render but the plot cannot change.
+* Live ipywidgets UIs that recompute and redraw a matplotlib figure, all built by :func:`two_slider_ui` (two
+  sliders above an output that one draw function fills): :func:`live_paths_explorer` (chapter 2) and
+  :func:`kappa_k_widget` (chapter 4). They need a running kernel (Jupyter, Colab); in the static book page the
+  sliders render but the plot cannot change.
 * :func:`static_paths_explorer`: a plotly figure with two sliders over a precomputed grid (:func:`path_grid`),
-  which works in the static page without a kernel.
+  which works in the static page without a kernel (chapter 4's is :func:`floq_lite.plotting.design.kappa_k_plotly`;
+  both are built by :func:`floq_lite.plotting.sliders.two_slider_plotly`).
 
 ipywidgets and plotly are imported lazily, inside the functions that need them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from floq_lite import curvature
+from floq_lite import curvature, design
+from floq_lite.flow import GaussianMixture
+from floq_lite.plotting import design as design_plots
 from floq_lite.plotting import paths as plots
 
 DEFAULT_KAPPAS: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
@@ -85,6 +91,28 @@ def draw_explorer(kappa: float, num_steps: int, *, num_paths: int = 12, **proble
     return fig
 
 
+def two_slider_ui(first: Any, second: Any, draw: Callable[[Any, Any], Any]):
+    """The live UI pattern: two ipywidgets sliders above an output area that ``draw(first.value, second.value)``
+    redraws (a matplotlib figure, shown with ``plt.show()``) whenever either slider moves; drawn once at the start.
+
+    Returns the widget (``VBox([HBox([first, second]), output])``); display it with ``display(widget)``.
+    """
+    import ipywidgets as widgets  # lazy: only the live UI needs it
+
+    out = widgets.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            draw(first.value, second.value)
+            plt.show()
+
+    first.observe(redraw, names="value")
+    second.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([first, second]), out])
+
+
 def live_paths_explorer(
     kappas: Sequence[float] = DEFAULT_KAPPAS, ks: Sequence[int] = (1, 2, 3, 4, 6, 8, 12, 16, 32, 64), **problem
 ):
@@ -98,15 +126,27 @@ def live_paths_explorer(
                                     description="kappa", continuous_update=False)
     steps = widgets.SelectionSlider(options=list(ks), value=ks[min(3, len(ks) - 1)], description="K steps",
                                     continuous_update=False)
-    out = widgets.Output()
+    return two_slider_ui(kappa, steps, lambda k, n: draw_explorer(k, n, **problem))
 
-    def redraw(*_):
-        with out:
-            out.clear_output(wait=True)
-            draw_explorer(kappa.value, steps.value, **problem)
-            plt.show()
 
-    kappa.observe(redraw, names="value")
-    steps.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox([kappa, steps]), out])
+def kappa_k_widget(q_min: float = -100.0, target: GaussianMixture | None = None, num_paths: int = 21):
+    """Chapter 4's live sliders: a log slider for kappa, a selection slider for K, redrawing
+    :func:`floq_lite.plotting.design.plot_kappa_k_cell`; returns the widget (display it with ``display(widget)``).
+
+    Each new kappa is computed once (all K together) and cached.
+    """
+    import ipywidgets as widgets  # lazy: only the live UI needs it
+
+    cache: dict[float, design.KappaKGrid] = {}
+    Ks = (1, 2, 4, 8, 16, 32)
+    kappa_w = widgets.FloatLogSlider(value=0.1, base=10, min=-2, max=0, step=0.1, description="κ",
+                                     continuous_update=False, readout_format=".2f")
+    k_w = widgets.SelectionSlider(options=Ks, value=8, description="K", continuous_update=False)
+
+    def draw(kappa, K):
+        key = round(float(kappa), 4)
+        if key not in cache:
+            cache[key] = design.kappa_k_grid((key,), Ks, target, q_min, num_paths=num_paths, num_points=201)
+        return design_plots.plot_kappa_k_cell(cache[key], 0, Ks.index(K))
+
+    return two_slider_ui(kappa_w, k_w, draw)

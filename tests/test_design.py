@@ -1,4 +1,4 @@
-"""Real properties of the chapter 4 computations in floq_lite.plotting.design."""
+"""Real properties of the chapter 4 computations in floq_lite.design (and its kappa x K figure)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from floq_lite import design
 from floq_lite.critic.floq import noise_interval
 from floq_lite.flow import GaussianMixture, Uniform, integrate, marginal_field
 from floq_lite.networks.embeddings import hl_gauss_embed, hl_gauss_support
-from floq_lite.plotting import design
+from floq_lite.plotting.design import kappa_k_plotly
 
 
 # --- 1. noise interval ----------------------------------------------------------------------------------------------
@@ -154,7 +155,7 @@ def test_sum_vs_mean_is_invisible_to_adam_and_an_R_fold_learning_rate_for_sgd():
 # --- 6. sliders --------------------------------------------------------------------------------------------------------
 
 def test_two_slider_figure_restyles_data_and_visibility_independently(grid):
-    fig = design.kappa_k_plotly(grid)
+    fig = kappa_k_plotly(grid)
     T = 3
     assert len(fig.data) == len(grid.Ks) * T
     a_slider, b_slider = fig.layout.sliders

@@ -22,7 +22,9 @@ METHODS: tuple[Method, ...] = ("euler", "midpoint", "rk4")
 EVALS_PER_STEP: dict[str, int] = {"euler": 1, "midpoint": 2, "rk4": 4}
 
 
-def _step_fn(field: VelocityField, method: Method):
+def step_function(field: VelocityField, method: Method):
+    """One step of ``method`` as ``step(t, z, h) -> z_next`` (``h`` the step size), for loops written elsewhere."""
+
     def euler(t, z, h):
         return z + h * field(t, z)
 
@@ -60,7 +62,7 @@ def integrate(field: VelocityField, z0: Array, num_steps: int, method: Method = 
       ``z`` at ``t = 1``, shape of ``z0``.
     """
     _check_steps(num_steps)
-    step = _step_fn(field, method)
+    step = step_function(field, method)
     h = 1.0 / num_steps
 
     def body(i, z):
@@ -78,7 +80,7 @@ def trajectory(field: VelocityField, z0: Array, num_steps: int, method: Method =
       ``zs[0] == z0`` and ``zs[-1] == integrate(field, z0, K, method)``.
     """
     _check_steps(num_steps)
-    step = _step_fn(field, method)
+    step = step_function(field, method)
     h = 1.0 / num_steps
 
     def body(z, i):

@@ -1,7 +1,7 @@
 """Figures for chapter 2: curved marginal paths, solver steps on top of them, and errors against K.
 
 Matplotlib for the static figures; :func:`two_slider_figure` builds the kernel-free plotly figure (noise width x K)
-from a precomputed :class:`PathGrid`.
+from a precomputed :class:`PathGrid` with the shared builder of :mod:`floq_lite.plotting.sliders`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from floq_lite.flow import EVALS_PER_STEP, exact
+from floq_lite.plotting.sliders import polylines, two_slider_plotly
 
 EXACT_COLOR = "0.55"
 EULER_COLOR = "tab:orange"
@@ -145,15 +146,6 @@ class PathGrid:
     target_means: np.ndarray
 
 
-def _polylines(ts: np.ndarray, zs: np.ndarray, decimals: int = 3) -> tuple[list, list]:
-    """Paths ``(T, N)`` as one trace: x and y lists with ``None`` between paths (a gap in plotly)."""
-    xs, ys = [], []
-    for n in range(zs.shape[1]):
-        xs.extend(np.round(ts, 4).tolist() + [None])
-        ys.extend(np.round(zs[:, n], decimals).tolist() + [None])
-    return xs, ys
-
-
 def _cell_text(grid: PathGrid, a: int, b: int) -> str:
     return (
         f"kappa={grid.kappas[a]:g}, K={grid.ks[b]}: RMS error {grid.errors[a, b]:.2f}, "
@@ -164,70 +156,35 @@ def _cell_text(grid: PathGrid, a: int, b: int) -> str:
 def two_slider_figure(grid: PathGrid, *, active: tuple[int, int] = (0, 0), z_range: tuple[float, float] | None = None):
     """A plotly figure with a noise-width slider and a K slider that works without a kernel.
 
-    Two sliders cannot read each other's position, so they change *different properties* and commute:
-
-    * the width slider restyles ``visible``: it shows the traces of width ``a`` and hides the others;
-    * the K slider restyles the *data* (``x``, ``y``, ``text``) of every width's solver and caption traces,
-      writing the K-step paths of all widths at once.
-
-    Whatever order they are moved in, the visible traces show (width a, K b). Traces per width: exact paths,
-    solver paths, interval marker, caption (4 per width); plus one always-visible trace of target means.
+    Built by :func:`floq_lite.plotting.sliders.two_slider_plotly`: the width slider restyles ``visible`` (it shows
+    the traces of width ``a`` and hides the others); the K slider restyles the *data* (``x``, ``y``, ``text``) of
+    every width's solver and caption traces, writing the K-step paths of all widths at once. Traces per width:
+    exact paths, solver paths, interval marker, caption (4 per width); plus one always-visible trace of target means.
     """
-    import plotly.graph_objects as go  # lazy: plotly is only needed for this figure
-
-    a0, b0 = active
-    n_a, n_b = len(grid.kappas), len(grid.ks)
-    per_width = 4
     lo = float(min(grid.intervals[:, 0].min(), grid.exact.min())) if z_range is None else z_range[0]
     hi = float(max(grid.intervals[:, 1].max(), grid.exact.max())) if z_range is None else z_range[1]
     cap_y = hi + 0.02 * (hi - lo)
+    exact_xy = [polylines(grid.ts, grid.exact[a]) for a in range(len(grid.kappas))]
 
-    def solver_xy(a: int, b: int) -> tuple[list, list]:
+    def traces_for(a: int, b: int) -> list[dict]:
         k = int(grid.ks[b])
-        return _polylines(np.linspace(0.0, 1.0, k + 1), grid.solver[a, b, : k + 1])
-
-    fig = go.Figure()
-    for a in range(n_a):
-        vis = a == a0
-        ex, ey = _polylines(grid.ts, grid.exact[a])
-        fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", line=dict(color="#8c8c8c", width=1), name="exact paths",
-                                 hoverinfo="skip", visible=vis, legendgroup="exact", showlegend=True))
-        sx, sy = solver_xy(a, b0)
-        fig.add_trace(go.Scatter(x=sx, y=sy, mode="lines+markers", line=dict(color="#ff7f0e", width=1.5),
-                                 marker=dict(size=4), name="Euler steps", visible=vis, legendgroup="euler"))
+        sx, sy = polylines(np.linspace(0.0, 1.0, k + 1), grid.solver[a, b, : k + 1])
         l, u = grid.intervals[a]
-        fig.add_trace(go.Scatter(x=[0, 0], y=[float(l), float(u)], mode="lines", line=dict(color="#d62728", width=8),
-                                 name="noise interval [l, u]", visible=vis, legendgroup="noise"))
-        fig.add_trace(go.Scatter(x=[0.5], y=[cap_y], mode="text", text=[_cell_text(grid, a, b0)], showlegend=False,
-                                 hoverinfo="skip", visible=vis))
-    fig.add_trace(go.Scatter(x=[1.0] * len(grid.target_means), y=np.round(grid.target_means, 3).tolist(),
-                             mode="markers", marker=dict(symbol="triangle-left", size=11, color="#9467bd"),
-                             name="target means"))
+        return [
+            dict(type="scatter", x=exact_xy[a][0], y=exact_xy[a][1], mode="lines", line=dict(color="#8c8c8c", width=1),
+                 name="exact paths", hoverinfo="skip", legendgroup="exact", showlegend=True),
+            dict(type="scatter", x=sx, y=sy, mode="lines+markers", line=dict(color="#ff7f0e", width=1.5),
+                 marker=dict(size=4), name="Euler steps", legendgroup="euler"),
+            dict(type="scatter", x=[0, 0], y=[float(l), float(u)], mode="lines", line=dict(color="#d62728", width=8),
+                 name="noise interval [l, u]", legendgroup="noise"),
+            dict(type="scatter", x=[0.5], y=[cap_y], mode="text", text=[_cell_text(grid, a, b)], showlegend=False,
+                 hoverinfo="skip"),
+        ]
 
-    n_traces = per_width * n_a + 1
-    width_steps = []
-    for a in range(n_a):
-        visible = [(i // per_width) == a for i in range(per_width * n_a)] + [True]
-        width_steps.append(dict(method="restyle", args=[{"visible": visible}], label=f"{grid.kappas[a]:g}"))
-    solver_idx = [per_width * a + 1 for a in range(n_a)]
-    caption_idx = [per_width * a + 3 for a in range(n_a)]
-    k_steps = []
-    for b in range(n_b):
-        xy = [solver_xy(a, b) for a in range(n_a)]
-        data = {
-            "x": [p[0] for p in xy] + [[0.5]] * n_a,
-            "y": [p[1] for p in xy] + [[cap_y]] * n_a,
-            "text": [None] * n_a + [[_cell_text(grid, a, b)] for a in range(n_a)],
-        }
-        k_steps.append(dict(method="restyle", args=[data, solver_idx + caption_idx], label=str(int(grid.ks[b]))))
-
-    fig.update_layout(
-        sliders=[
-            dict(active=a0, steps=width_steps, currentvalue=dict(prefix="noise width kappa = "), pad=dict(t=40), y=0,
-                 len=0.45, x=0.0),
-            dict(active=b0, steps=k_steps, currentvalue=dict(prefix="Euler steps K = "), pad=dict(t=40), y=0,
-                 len=0.45, x=0.55),
-        ],
+    target_means = dict(type="scatter", x=[1.0] * len(grid.target_means), y=np.round(grid.target_means, 3).tolist(),
+                        mode="markers", marker=dict(symbol="triangle-left", size=11, color="#9467bd"),
+                        name="target means")
+    layout = dict(
         xaxis=dict(title="t", range=[-0.02, 1.05]),
         yaxis=dict(title="z", range=[lo - 0.03 * (hi - lo), cap_y + 0.05 * (hi - lo)]),
         height=520,
@@ -235,5 +192,5 @@ def two_slider_figure(grid: PathGrid, *, active: tuple[int, int] = (0, 0), z_ran
         legend=dict(orientation="h", y=1.08, x=0.0),
         template="plotly_white",
     )
-    assert len(fig.data) == n_traces
-    return fig
+    return two_slider_plotly(grid.kappas, grid.ks, traces_for, "noise width kappa", "Euler steps K", visible_by="a",
+                             restyled=(1, 3), static_traces=[target_means], layout=layout, active=active)
