@@ -8,6 +8,8 @@ against the reference solutions, so the solutions shown in the book cannot drift
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -49,3 +51,25 @@ def expect_close(name: str, got, want, *, atol: float = 1e-5, rtol: float = 1e-5
             f"({int(bad.sum())} of {bad.size} entries differ by more than {atol:g})."
         )
         fail(msg + (f" Hint: {hint}" if hint else ""))
+
+
+def call_student(fn: Callable, name: str, *args):
+    """Call the student's ``fn``; a template that still raises ``NotImplementedError`` gets a friendly failure."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        fail(f"{name} still raises NotImplementedError: replace the `raise` line with your code.")
+
+
+def matches(got, want, atol: float = 1e-4) -> bool:
+    """Same shape, finite, and close (``atol``, ``rtol=1e-4``)."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    return got.shape == want.shape and bool(np.all(np.isfinite(got))) and np.allclose(got, want, atol=atol, rtol=1e-4)
+
+
+def diagnose(got, want, name: str, known_mistakes: dict[str, np.ndarray], *, atol: float = 1e-4) -> None:
+    """Fail with a specific hint if ``got`` equals one of the known wrong answers, a generic one if it is just off."""
+    for hint, wrong in known_mistakes.items():
+        if matches(got, wrong, atol) and not matches(wrong, want, atol):
+            fail(f"{name}: {hint}")
+    expect_close(name, got, want, atol=atol, rtol=1e-4)

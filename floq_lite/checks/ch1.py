@@ -7,12 +7,12 @@ it recognises one. The ``reference_*`` functions are the solutions printed in th
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax.numpy as jnp
 import numpy as np
 
-from floq_lite.checks._core import expect_close, expect_shape, fail, passed
+from floq_lite.checks._core import call_student, diagnose, expect_shape, fail, matches, passed
 from floq_lite.flow import integrate
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -42,31 +42,6 @@ def reference_euler_sample(velocity_fn, z0, num_steps):
     return z
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def _matches(got: np.ndarray, want: np.ndarray, atol: float = 1e-4) -> bool:
-    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
-    return got.shape == want.shape and bool(np.all(np.isfinite(got))) and np.allclose(got, want, atol=atol, rtol=1e-4)
-
-
-def _diagnose(got, want, name: str, known_mistakes: dict[str, np.ndarray], *, atol: float = 1e-4) -> None:
-    """Fail with a specific hint if ``got`` equals one of the known wrong answers, a generic one if it is just off."""
-    for hint, wrong in known_mistakes.items():
-        if _matches(got, wrong, atol) and not _matches(wrong, want, atol):
-            fail(f"{name}: {hint}")
-    expect_close(name, got, want, atol=atol, rtol=1e-4)
-
-
-def _call(fn: Callable, name: str, *args):
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        fail(f"{name} still raises NotImplementedError: replace the `raise` line with your code.")
-
-
 # Inputs: times include both end-points, so swapped end-points and a wrong sign cannot hide.
 _Z0 = np.array([[-1.2], [0.3], [2.0], [0.7], [-0.4], [1.5]], dtype=np.float32)  # (6, 1)
 _X1 = np.array([[2.5], [-1.0], [2.2], [-3.1], [0.9], [0.6]], dtype=np.float32)  # (6, 1)
@@ -81,12 +56,12 @@ _T = np.array([[0.0], [1.0], [0.25], [0.5], [0.8], [0.1]], dtype=np.float32)  # 
 def interpolant_and_velocity(fn: Callable) -> bool:
     """Check ``fn(z0, x1, t) -> (z_t, u_t)`` for the straight path with noise at t=0 and target at t=1."""
     name = "interpolant_and_velocity"
-    out = _call(fn, name, jnp.asarray(_Z0), jnp.asarray(_X1), jnp.asarray(_T))
+    out = call_student(fn, name, jnp.asarray(_Z0), jnp.asarray(_X1), jnp.asarray(_T))
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         fail(f"{name} should return a pair (z_t, u_t), got {type(out).__name__}.")
     z_t = expect_shape("z_t", out[0], _Z0.shape)
     u_t = expect_shape("u_t", out[1], _Z0.shape)
-    _diagnose(
+    diagnose(
         z_t,
         (1 - _T) * _Z0 + _T * _X1,
         "z_t",
@@ -97,7 +72,7 @@ def interpolant_and_velocity(fn: Callable) -> bool:
             "z_t ignores t: it should move from z0 to x1 as t grows, (1 - t) * z0 + t * x1.": 0.5 * (_Z0 + _X1),
         },
     )
-    _diagnose(
+    diagnose(
         u_t,
         _X1 - _Z0,
         "u_t",
@@ -127,7 +102,7 @@ def cfm_loss(fn: Callable) -> bool:
     z0 = rng.normal(size=(64, 1)).astype(np.float32)  # (B, 1)
     x1 = (rng.normal(size=(64, 1)) * 0.5 + 2.0).astype(np.float32)
     t = rng.uniform(size=(64, 1)).astype(np.float32)
-    out = _call(fn, name, _probe_field, jnp.asarray(z0), jnp.asarray(x1), jnp.asarray(t))
+    out = call_student(fn, name, _probe_field, jnp.asarray(z0), jnp.asarray(x1), jnp.asarray(t))
     loss = expect_shape("the loss", out, ())
 
     def mse_at(z, target, reduce=np.mean):
@@ -135,7 +110,7 @@ def cfm_loss(fn: Callable) -> bool:
 
     z_t = (1 - t) * z0 + t * x1
     want = mse_at(z_t, x1 - z0)
-    _diagnose(
+    diagnose(
         loss,
         want,
         "the loss",
@@ -180,7 +155,7 @@ def euler_sample(fn: Callable) -> bool:
     z0 = np.linspace(-2.0, 2.0, 7, dtype=np.float32)  # (7,)
     for k in (1, 3, 10):
         label = f"euler_sample(..., num_steps={k})"
-        got = expect_shape(label, _call(fn, name, _probe_velocity, jnp.asarray(z0), k), z0.shape)
+        got = expect_shape(label, call_student(fn, name, _probe_velocity, jnp.asarray(z0), k), z0.shape)
         want = np.asarray(integrate(_probe_velocity, jnp.asarray(z0), k, "euler"))
         i = np.arange(k)
         mistakes = {
@@ -197,11 +172,11 @@ def euler_sample(fn: Callable) -> bool:
                 z0, k, np.zeros(k), 1.0 / k
             ),
         }
-        _diagnose(got, want, label, mistakes, atol=1e-4)
+        diagnose(got, want, label, mistakes, atol=1e-4)
     # The ideal field towards one point: left-end-point Euler lands on it exactly, for any K.
     for k in (1, 4):
-        got = np.asarray(_call(fn, name, lambda t, z: (1.5 - z) / (1.0 - t), jnp.asarray(z0), k))
-        if not _matches(got, np.full_like(z0, 1.5), atol=1e-4):
+        got = np.asarray(call_student(fn, name, lambda t, z: (1.5 - z) / (1.0 - t), jnp.asarray(z0), k))
+        if not matches(got, np.full_like(z0, 1.5), atol=1e-4):
             fail(
                 f"{name}: with the field v = (1.5 - z) / (1 - t) every start should land on 1.5 after {k} step(s), "
                 f"but it gives {np.round(got, 4)}. Check the time grid t_i = i / K and the step size 1 / K."

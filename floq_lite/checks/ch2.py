@@ -6,11 +6,11 @@ names the slip when it recognises one. The ``reference_*`` functions are the sol
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from floq_lite.checks._core import expect_close, expect_shape, fail, passed
+from floq_lite.checks._core import call_student, expect_close, expect_shape, fail, passed
 from floq_lite.flow import exact
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -40,13 +40,6 @@ def reference_empirical_order(ks, errors):
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _call(fn: Callable, name: str, *args):
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        fail(f"{name} still raises NotImplementedError: replace the `raise` line with your code.")
-
-
 def _same(got, want, atol: float = 1e-6) -> bool:
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     return got.shape == want.shape and bool(np.all(np.isfinite(got))) and np.allclose(got, want, atol=atol, rtol=1e-6)
@@ -61,7 +54,7 @@ def first_step_velocity(fn: Callable) -> bool:
     """``fn(z, means, weights)``: the exact marginal velocity at ``t = 0`` for a mixture target, shape of ``z``."""
     means, weights = np.array([-60.0, -45.0, -30.0]), np.array([1.0, 1.0, 3.0])  # weighted mean != plain mean
     z = np.linspace(-9.5, -0.5, 7)  # inside the noise interval (its end points are a degenerate limit at t = 0)
-    got = expect_shape("first_step_velocity(z, means, weights)", _call(fn, "first_step_velocity", z, means, weights), z.shape)
+    got = expect_shape("first_step_velocity(z, means, weights)", call_student(fn, "first_step_velocity", z, means, weights), z.shape)
     source = exact.Uniform(-10.0, 0.0)
     target = exact.GaussianMixture(tuple(means), (3.0, 3.0, 3.0), tuple(weights))
     want = np.asarray(exact.marginal_velocity(source, target, 0.0, z), dtype=np.float64)  # the closed form
@@ -82,11 +75,11 @@ def straightness(fn: Callable) -> bool:
     z0, z1 = np.array([0.0, -1.0, 2.0]), np.array([-3.0, 1.0, 2.5])
     straight = (1 - t) * z0 + t * z1  # (9, 3)
     bent = straight + np.array([0.0, 1.5, -0.7]) * np.sin(np.pi * t)  # same end points, bent in the middle
-    got_straight = expect_shape("straightness(straight_paths)", _call(fn, "straightness", straight), (3,))
+    got_straight = expect_shape("straightness(straight_paths)", call_student(fn, "straightness", straight), (3,))
     if np.any(np.abs(got_straight) > 1e-9):
         fail("straightness is not 0 for straight lines: compare each segment's velocity with the chord velocity "
              "zs[-1] - zs[0] (not with zero, and not with the first segment).")
-    got = expect_shape("straightness(bent_paths)", _call(fn, "straightness", bent), (3,))
+    got = expect_shape("straightness(bent_paths)", call_student(fn, "straightness", bent), (3,))
     want = reference_straightness(bent)
     n = bent.shape[0] - 1
     seg = bent[1:] - bent[:-1]
@@ -104,7 +97,7 @@ def empirical_order(fn: Callable) -> bool:
     """``fn(ks, errors)``: the order p of ``errors ~ C ks^-p`` fitted by least squares in log-log."""
     ks = np.array([2.0, 4.0, 8.0, 16.0, 32.0])
     errors = 3.0 * ks**-2.0 * np.array([1.1, 0.95, 1.05, 0.9, 1.0])  # second order with some wobble
-    got = float(np.asarray(_call(fn, "empirical_order", ks, errors)))
+    got = float(np.asarray(call_student(fn, "empirical_order", ks, errors)))
     want = reference_empirical_order(ks, errors)
     if abs(got + want) < 1e-6:
         fail(f"empirical_order returns {got:.3f}: that is the slope; the order is minus the slope (errors fall as K grows).")

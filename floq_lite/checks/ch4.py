@@ -8,13 +8,13 @@ printed in the book, verbatim.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr
 
-from floq_lite.checks._core import expect_close, fail, passed
+from floq_lite.checks._core import call_student, diagnose, fail, passed
 from floq_lite.networks.embeddings import hl_gauss_embed, hl_gauss_support
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -44,31 +44,6 @@ def reference_floq_loss_terms(fm_sq_err, distill_sq_err, num_repeats):
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def _matches(got, want, atol: float = 1e-4) -> bool:
-    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
-    return got.shape == want.shape and bool(np.all(np.isfinite(got))) and np.allclose(got, want, atol=atol, rtol=1e-4)
-
-
-def _diagnose(got, want, name: str, known_mistakes: dict[str, np.ndarray], *, atol: float = 1e-4) -> None:
-    """Fail with a specific hint if ``got`` equals one of the known wrong answers, a generic one if it is just off."""
-    for hint, wrong in known_mistakes.items():
-        if _matches(got, wrong, atol) and not _matches(wrong, want, atol):
-            fail(f"{name}: {hint}")
-    expect_close(name, got, want, atol=atol, rtol=1e-4)
-
-
-def _call(fn: Callable, name: str, *args):
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        fail(f"{name} still raises NotImplementedError: replace the `raise` line with your code.")
-
-
-# --------------------------------------------------------------------------------------------------------------------
 # Exercise 1: the noise interval
 # --------------------------------------------------------------------------------------------------------------------
 
@@ -86,7 +61,7 @@ _INTERVAL_CASES = (
 def noise_interval(fn: Callable) -> bool:
     """Check ``fn(r_min, r_max, discount, kappa) -> (l, u)``."""
     for what, r_min, r_max, gamma, kappa, want in _INTERVAL_CASES:
-        got = _call(fn, "noise_interval", r_min, r_max, gamma, kappa)
+        got = call_student(fn, "noise_interval", r_min, r_max, gamma, kappa)
         try:
             got = tuple(float(np.asarray(v)) for v in got)
         except (TypeError, ValueError):
@@ -105,7 +80,7 @@ def noise_interval(fn: Callable) -> bool:
             "you took the top kappa-fraction measured down from u = q_max; the official code scales BOTH ends by "
             "kappa: [kappa * r_min, kappa * r_max] / (1 - gamma).": (q[1] - kappa * (q[1] - q[0]), q[1]),
         }
-        _diagnose(np.asarray(got), np.asarray(want), f"noise_interval for {what}",
+        diagnose(np.asarray(got), np.asarray(want), f"noise_interval for {what}",
                   {k: np.asarray(v) for k, v in mistakes.items()}, atol=1e-6)
     return passed("noise_interval", "antmaze-large gives [-10, 0], puzzle-4x4 with kappa = 0.25 gives [-400, 0].")
 
@@ -121,7 +96,7 @@ _HL_Z = np.array([-95.0, -60.0, -33.3, -10.0, -2.5, 0.0, 0.9], dtype=np.float32)
 def hl_gauss_encode(fn: Callable) -> bool:
     """Check ``fn(z (N,), q_min, q_max, num_bins, sigma) -> (N, num_bins - 1)`` for two sigmas and bin counts."""
     for num_bins, sigma in ((51, 16.0), (51, 2.0), (21, 4.0)):
-        got = _call(fn, "hl_gauss_encode", jnp.asarray(_HL_Z), *_HL_Q, num_bins, sigma)
+        got = call_student(fn, "hl_gauss_encode", jnp.asarray(_HL_Z), *_HL_Q, num_bins, sigma)
         got = np.asarray(got, dtype=np.float64)
         support = hl_gauss_support(*_HL_Q, num_bins)
         want = np.asarray(hl_gauss_embed(jnp.asarray(_HL_Z)[:, None], support, sigma), dtype=np.float64)
@@ -138,7 +113,7 @@ def hl_gauss_encode(fn: Callable) -> bool:
             "renormalise by the mass inside the support, (cdf[-1] - cdf[0]), so each row sums to 1.":
                 cdf[:, 1:] - cdf[:, :-1],
         }
-        _diagnose(got, want, f"hl_gauss_encode (num_bins={num_bins}, sigma={sigma:g})", mistakes, atol=1e-5)
+        diagnose(got, want, f"hl_gauss_encode (num_bins={num_bins}, sigma={sigma:g})", mistakes, atol=1e-5)
     return passed("hl_gauss_encode", "each row is a smooth bump of probabilities that sums to 1.")
 
 
@@ -154,7 +129,7 @@ def floq_loss_terms(fn: Callable) -> bool:
         fm = rng.uniform(0.0, 3.0, (E, B * R)).astype(np.float32)
         fm[0, 0] = 10.0  # one large error so that orderings differ visibly
         dist = rng.uniform(0.0, 1.0, (E, B)).astype(np.float32)
-        got = np.asarray(_call(fn, "floq_loss_terms", jnp.asarray(fm), jnp.asarray(dist), R), dtype=np.float64)
+        got = np.asarray(call_student(fn, "floq_loss_terms", jnp.asarray(fm), jnp.asarray(dist), R), dtype=np.float64)
         want = fm.reshape(E, B, R).sum(-1) + dist
         mistakes = {
             "you averaged over the R noise samples; floq SUMS them (the FM term is R times the per-sample MSE).":
@@ -165,5 +140,5 @@ def floq_loss_terms(fn: Callable) -> bool:
         }
         if got.shape != want.shape:
             fail(f"floq_loss_terms should return one loss per member and transition, shape {(E, B)}; got {got.shape}.")
-        _diagnose(got, want, f"floq_loss_terms (E={E}, B={B}, R={R})", mistakes, atol=1e-4)
+        diagnose(got, want, f"floq_loss_terms (E={E}, B={B}, R={R})", mistakes, atol=1e-4)
     return passed("floq_loss_terms", "mean() of it is the official critic loss.")
