@@ -86,37 +86,44 @@ function inspectPage() {
 
 function plotState(i) {
   const gd = document.querySelectorAll(".js-plotly-plot")[i];
-  const data = (gd.data || []).map((t) => [t.x, t.y, t.z].map((v) => (v && v.length !== undefined ? Array.from(v) : v)));
+  // What a reader sees: the coordinates and whether each trace is shown (a slider may do either).
+  const data = (gd.data || []).map((t) => [t.x, t.y, t.z].map((v) => (v && v.length !== undefined ? Array.from(v) : v))
+    .concat([t.visible === undefined ? true : t.visible]));
   const sliders = (gd.layout && gd.layout.sliders) || [];
   return { data: JSON.stringify(data), active: sliders.map((s) => s.active || 0), nsteps: sliders.map((s) => (s.steps || []).length) };
 }
 
 async function moveSliders(page, name, failures, notes) {
+  // Move every slider of every plotly figure; each move must change what the figure shows.
   const nplots = await page.locator(".js-plotly-plot").count();
   let moved = 0;
   for (let i = 0; i < nplots; i++) {
-    const before = await page.evaluate(plotState, i);
-    if (!before.nsteps.length || before.nsteps[0] < 2) continue;
+    const initial = await page.evaluate(plotState, i);
     const plot = page.locator(".js-plotly-plot").nth(i);
-    await plot.scrollIntoViewIfNeeded();
-    const rail = plot.locator(".slider-container .slider-rail-touch-rect").first();
-    const box = await rail.boundingBox();
-    if (!box) { failures.push(`${name}: plotly figure ${i} has a slider but no visible rail`); continue; }
-    // click near the end opposite to the current step
-    const frac = before.active[0] < before.nsteps[0] / 2 ? 0.97 : 0.03;
-    await page.mouse.click(box.x + frac * box.width, box.y + box.height / 2);
-    let after = before;
-    for (let t = 0; t < 20 && after.data === before.data; t++) {
-      await page.waitForTimeout(150);
-      after = await page.evaluate(plotState, i);
-    }
-    const tag = `${name.replace(/\.html$/, "").replaceAll("/", "_")}-plotly${i}`;
-    await plot.screenshot({ path: join(SHOT_DIR, `${tag}-after-slider.png`) });
-    if (after.data === before.data) {
-      failures.push(`${name}: moving the slider of plotly figure ${i} did not change its data (active ${before.active} -> ${after.active})`);
-    } else {
-      moved++;
-      notes.push(`slider of plotly figure ${i}: step ${before.active[0]} -> ${after.active[0]}, data changed`);
+    for (let j = 0; j < initial.nsteps.length; j++) {
+      if (initial.nsteps[j] < 2) continue;
+      const before = await page.evaluate(plotState, i);
+      await plot.scrollIntoViewIfNeeded();
+      const rail = plot.locator(".slider-container .slider-rail-touch-rect").nth(j);
+      const box = await rail.boundingBox();
+      if (!box) { failures.push(`${name}: plotly figure ${i} has slider ${j} but no visible rail`); continue; }
+      // click near the end opposite to the current step
+      const frac = before.active[j] < before.nsteps[j] / 2 ? 0.97 : 0.03;
+      await page.mouse.click(box.x + frac * box.width, box.y + box.height / 2);
+      let after = before;
+      for (let t = 0; t < 20 && after.data === before.data; t++) {
+        await page.waitForTimeout(150);
+        after = await page.evaluate(plotState, i);
+      }
+      const tag = `${name.replace(/\.html$/, "").replaceAll("/", "_")}-plotly${i}-slider${j}`;
+      await plot.screenshot({ path: join(SHOT_DIR, `${tag}.png`) });
+      if (after.data === before.data) {
+        failures.push(`${name}: moving slider ${j} of plotly figure ${i} did not change the figure ` +
+          `(active ${before.active} -> ${after.active})`);
+      } else {
+        moved++;
+        notes.push(`plotly figure ${i}, slider ${j}: step ${before.active[j]} -> ${after.active[j]}, figure changed`);
+      }
     }
   }
   return moved;
