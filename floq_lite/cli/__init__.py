@@ -6,7 +6,7 @@ Each command group lives in its own module ``floq_lite.cli.<name>`` that defines
     def add_arguments(parser) -> None            # fills in its argparse (sub)parser and sets `func`
 
 and is listed in :data:`COMMANDS`; ``func(args) -> int`` runs the command and returns the exit status.
-Adding ``train``/``eval``/``render`` means writing that module and adding its name here.
+Adding a command means writing its module and adding its name here.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS: tuple[str, ...] = ("data",)
+COMMANDS: tuple[str, ...] = ("data", "train", "eval", "render")
 
 EPILOG = """\
 examples:
   floq-lite data generate pointmaze-medium-navigate-v0              # 1000+100 episodes into ~/.ogbench/data
   floq-lite data generate pointmaze-large-navigate-v0 --episodes 100 --dataset-dir ./data
   floq-lite data check pointmaze-medium-navigate-v0
+  floq-lite train pointmaze-medium-navigate-singletask-v0 --agent floq --tier smoke
+  floq-lite eval runs/pointmaze-medium-navigate-singletask-v0-floq-smoke --episodes 10
+  floq-lite render runs/pointmaze-medium-navigate-singletask-v0-floq-smoke --out agent.gif
 
 Run `floq-lite COMMAND --help` for the options of a command.
 """

@@ -246,7 +246,7 @@ def kappa_k_plotly(grid: KappaKGrid, tier: str | None = None, bins: int = 40):
                  name="Euler, K steps", xaxis="x2", yaxis="y2"),
         ]
 
-    base = make_subplots(rows=1, cols=2, subplot_titles=("Euler paths z(t)", "end values"))
+    base = make_subplots(rows=1, cols=2, subplot_titles=("Euler paths z(t)", "end values"), horizontal_spacing=0.14)
     layout = base.layout.to_plotly_json()
     layout.update(
         barmode="overlay", height=430, margin=dict(t=60, b=110),

@@ -1,0 +1,238 @@
+"""Evaluate trained agents on their OGBench environment: binary success rate over episodes, as the papers report.
+
+The protocol follows the official ``utils/evaluation.py`` of FQL/floq: the agent acts with its one-step policy
+``clip(mu(s, xi), -1, 1)``; an episode ends when the env says ``terminated`` (OGBench singletask envs terminate on
+success) or ``truncated`` (time limit); the episode counts as a success if ``info["success"]`` of its last step is 1.
+The success rate is the mean over episodes.
+
+Several seeds of a vmapped agent state (leading seed axis, as made by ``Agent.create_seeds``) are evaluated in
+lockstep: one env per seed, one jitted policy call per time step for all of them, the env loop in Python.
+
+Everything is a function of ``(seed, step, episode, t)``: env resets are seeded and the policy noise key is
+``fold_in`` of those numbers, so evaluating the same state twice gives the same numbers (resumed runs reproduce).
+
+Test-time compute (``flow_steps``): the actor never integrates the critic flow (it reads the distilled critic only
+while training), so the success rate does not depend on K. What K changes is the flow critic's value estimate;
+:func:`evaluate` can report the flow-Q at the visited ``(s, a)`` pairs with K Euler steps next to the distilled critic
+and the flow-Q with the training K.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+EVAL_KEY_SALT = 0xE7A1  # separates evaluation randomness from training randomness of the same seed
+MAX_DIAGNOSTIC_ROWS = 2048  # visited (s, a) pairs kept per seed for the flow-Q diagnostics
+
+
+@dataclass
+class SeedEval:
+    """Evaluation result of one seed."""
+
+    seed: int
+    success_rate: float
+    return_mean: float
+    episode_length_mean: float
+    successes: list[float] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+    q_diagnostics: dict[str, float] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        """A flat dict for CSV/JSON logs (per-episode lists left out)."""
+        out = {
+            "seed": self.seed,
+            "success_rate": self.success_rate,
+            "return_mean": self.return_mean,
+            "episode_length_mean": self.episode_length_mean,
+            "episodes": len(self.successes),
+        }
+        out.update(self.q_diagnostics)
+        return out
+
+
+def make_env(env_name: str, max_episode_steps: int | None = None, **env_kwargs: Any):
+    """An OGBench env (no dataset) via the official ``make_env_and_datasets(..., env_only=True)``."""
+    import ogbench
+
+    if max_episode_steps is not None:
+        env_kwargs["max_episode_steps"] = int(max_episode_steps)
+    return ogbench.make_env_and_datasets(env_name, env_only=True, **env_kwargs)
+
+
+def select_seeds(agents: Any, indices: Sequence[int]) -> Any:
+    """The sub-state of a vmapped agent state holding the seeds at ``indices`` (still with a seed axis)."""
+    idx = np.asarray(list(indices), dtype=np.int32)
+    return jax.tree.map(lambda x: x[idx], agents)
+
+
+def select_seed(agents: Any, index: int) -> Any:
+    """One seed of a vmapped agent state, as a plain (unbatched) agent."""
+    return jax.tree.map(lambda x: x[index], agents)
+
+
+@jax.jit
+def _act(agents, observations, seeds, step, episodes, times):
+    """One action per seed: ``observations`` (S, d_s) -> (S, d_a); the noise key depends on (seed, step, ep, t)."""
+
+    def one(agent, obs, seed, episode, t):
+        key = jax.random.fold_in(jax.random.PRNGKey(seed), EVAL_KEY_SALT)
+        for value in (step, episode, t):
+            key = jax.random.fold_in(key, value)
+        return agent.sample_actions(obs[None], key)[0]
+
+    return jax.vmap(one)(agents, observations, seeds, episodes, times)
+
+
+def _reset_seed(seed: int, step: int, episode: int) -> int:
+    return int((1_000_003 * seed + 7_919 * step + 104_729 * episode + 17) % (2**31 - 1))
+
+
+def seeded_reset(env: Any, seed: int):
+    """``env.reset(seed=seed)`` made fully deterministic: OGBench draws the start-position noise from the *global*
+    ``np.random`` and its settling steps from ``action_space.sample()``, so both are seeded too (the caller's global
+    numpy state is restored afterwards)."""
+    state = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        env.action_space.seed(seed)
+        return env.reset(seed=seed)
+    finally:
+        np.random.set_state(state)
+
+
+def evaluate(
+    agents: Any,
+    env_name: str | None = None,
+    episodes: int = 10,
+    *,
+    seeds: Sequence[int],
+    step: int = 0,
+    envs: Sequence[Any] | None = None,
+    max_episode_steps: int | None = None,
+    flow_steps: int | None = None,
+    progress: bool = False,
+) -> list[SeedEval]:
+    """Run ``episodes`` episodes per seed and return one :class:`SeedEval` per seed.
+
+    Args:
+      agents: a vmapped agent state with a leading seed axis of length ``len(seeds)``
+        (use ``jax.tree.map(lambda x: x[None], agent)`` for a single agent).
+      env_name: OGBench env name (used to make the envs when ``envs`` is not given).
+      episodes: episodes per seed.
+      seeds: the training seed of each entry (keys the policy noise and env resets).
+      step: the training step (part of the randomness, so evaluations at different steps differ).
+      envs: one env per seed to reuse (made from ``env_name`` if None).
+      max_episode_steps: time limit override (default: the env's registered limit, 1000 on the mazes).
+      flow_steps: floq only: also report the flow-Q with this many Euler steps at the visited (s, a) pairs,
+        next to the distilled critic and the flow-Q with the training K. Does not change the actions.
+      progress: show a tqdm bar over env steps.
+    """
+    seeds = [int(s) for s in seeds]
+    S = len(seeds)
+    leaves = jax.tree.leaves(agents)
+    if not leaves or leaves[0].shape[0] != S:
+        raise ValueError(f"agents must have a leading seed axis of length {S} (one per seed).")
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}.")
+    if envs is None:
+        if env_name is None:
+            raise ValueError("give env_name or envs.")
+        envs = [make_env(env_name, max_episode_steps) for _ in range(S)]
+    if len(envs) != S:
+        raise ValueError(f"need one env per seed ({S}), got {len(envs)}.")
+
+    keep_visited = flow_steps is not None and hasattr(agents, "flow_q")
+    seed_arr = jnp.asarray(seeds, jnp.int32)
+    successes: list[list[float]] = [[] for _ in range(S)]
+    returns: list[list[float]] = [[] for _ in range(S)]
+    lengths: list[list[int]] = [[] for _ in range(S)]
+    visited_obs: list[list[np.ndarray]] = [[] for _ in range(S)]
+    visited_act: list[list[np.ndarray]] = [[] for _ in range(S)]
+
+    obs = [np.array(seeded_reset(envs[i], _reset_seed(seeds[i], step, 0))[0], np.float32) for i in range(S)]
+    ep = np.zeros(S, np.int32)
+    t = np.zeros(S, np.int32)
+    ret = np.zeros(S, np.float64)
+    active = np.ones(S, bool)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(desc="eval", unit="step", leave=False)
+    while active.any():
+        actions = np.asarray(_act(agents, jnp.asarray(np.stack(obs)), seed_arr, step, jnp.asarray(ep),
+                                  jnp.asarray(t)))
+        for i in np.flatnonzero(active):
+            action = np.clip(actions[i], -1.0, 1.0)
+            if keep_visited and len(visited_obs[i]) < MAX_DIAGNOSTIC_ROWS:
+                visited_obs[i].append(obs[i][None].copy())
+                visited_act[i].append(action[None])
+            ob, reward, terminated, truncated, info = envs[i].step(action)
+            ret[i] += float(reward)
+            t[i] += 1
+            if terminated or truncated:
+                successes[i].append(float(info.get("success", 0.0)))
+                returns[i].append(float(ret[i]))
+                lengths[i].append(int(t[i]))
+                ep[i] += 1
+                t[i] = 0
+                ret[i] = 0.0
+                if ep[i] >= episodes:
+                    active[i] = False
+                    continue
+                ob, _ = seeded_reset(envs[i], _reset_seed(seeds[i], step, int(ep[i])))
+            obs[i] = np.array(ob, np.float32)  # a copy: envs may reuse their observation buffer
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+
+    results = []
+    for i in range(S):
+        diag: dict[str, float] = {}
+        if keep_visited and visited_obs[i]:
+            diag = q_diagnostics(select_seed(agents, i), np.concatenate(visited_obs[i]),
+                                 np.concatenate(visited_act[i]), flow_steps, seed=seeds[i])
+        results.append(SeedEval(
+            seed=seeds[i],
+            success_rate=float(np.mean(successes[i])),
+            return_mean=float(np.mean(returns[i])),
+            episode_length_mean=float(np.mean(lengths[i])),
+            successes=successes[i],
+            returns=returns[i],
+            q_diagnostics=diag,
+        ))
+    return results
+
+
+def q_diagnostics(agent: Any, observations: np.ndarray, actions: np.ndarray, flow_steps: int,
+                  seed: int = 0) -> dict[str, float]:
+    """floq: mean flow-Q with ``flow_steps`` Euler steps and with the training K, the distilled critic, and the
+    mean absolute gap between the K-step flow-Q and the distilled critic, at the given (s, a) pairs (members
+    averaged)."""
+    if flow_steps < 1:
+        raise ValueError(f"flow_steps must be >= 1, got {flow_steps}.")
+    obs = jnp.asarray(observations, jnp.float32)
+    act = jnp.asarray(actions, jnp.float32)
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), EVAL_KEY_SALT + 1)
+    q_k = np.asarray(agent.flow_q(obs, act, key, num_steps=int(flow_steps))).mean(0)
+    q_train = np.asarray(agent.flow_q(obs, act, key)).mean(0)
+    q_dist = np.asarray(agent.distilled_q(obs, act)).mean(0)
+    return {
+        "flow_steps": float(flow_steps),
+        "train_flow_steps": float(agent.config.critic_flow_steps),
+        "flow_q_mean": float(q_k.mean()),
+        "flow_q_train_k_mean": float(q_train.mean()),
+        "distilled_q_mean": float(q_dist.mean()),
+        "flow_q_vs_distilled_abs_gap": float(np.abs(q_k - q_dist).mean()),
+        "q_pairs": float(len(q_k)),
+    }
+
+
+__all__ = ["SeedEval", "evaluate", "make_env", "q_diagnostics", "seeded_reset", "select_seed", "select_seeds"]
