@@ -195,7 +195,7 @@ async function main() {
       const areas = page.locator(".cell_output .jupyter-widgets.widget-area, .cell_output .jupyter-widgets-view, .cell_output .widget-inline-hbox");
       const n = Math.min(await areas.count(), 3);
       for (let i = 0; i < n; i++) {
-        await areas.nth(i).screenshot({ path: join(SHOT_DIR, `${name.replace(/\.html$/, "").replaceAll("/", "_")}-widget${i}.png`) }).catch(() => {});
+        await areas.nth(i).screenshot({ path: join(SHOT_DIR, `${name.replace(/\.html$/, "").replaceAll("/", "_")}-widget${i}.png`), timeout: 3000 }).catch(() => {});  // hidden areas: skip, do not wait 30 s
       }
     }
     const sliders = info.plotlyDivs ? await moveSliders(page, name, problems, notes) : 0;
