@@ -23,7 +23,6 @@ Files in the run directory::
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import io
@@ -32,7 +31,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -45,6 +43,7 @@ import numpy as np
 
 from floq_lite.agents import AGENT_CLASSES, check_batch_finite
 from floq_lite.agents._common import BATCH_KEYS
+from floq_lite.atomic import atomic_write_bytes
 from floq_lite.config import FloqConfig, FQLConfig, env_base_name, make_config, with_reward_range
 from floq_lite.tiers import current_tier
 
@@ -75,24 +74,6 @@ class RunResult:
 
 
 # --- small file helpers -----------------------------------------------------------------------------------------------
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that a reader (or a crash) sees the old file or the new one, never a mix."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def _json_default(value: Any) -> Any:

@@ -9,22 +9,6 @@ import pytest
 
 from floq_lite.checks import CheckFailed, ch1
 
-EXERCISES = ("interpolant_and_velocity", "cfm_loss", "euler_sample")
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_reference_passes(name, capsys):
-    assert getattr(ch1, name)(getattr(ch1, f"reference_{name}")) is True
-    assert "\u2713" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_unfinished_template_gets_a_helpful_message(name):
-    def template(*args):
-        raise NotImplementedError("Your code here")
-
-    with pytest.raises(CheckFailed, match="still raises NotImplementedError"):
-        getattr(ch1, name)(template)
 
 
 # --- exercise 1 ---------------------------------------------------------------------------------------------------

@@ -10,22 +10,6 @@ from jax.scipy.special import ndtr
 
 from floq_lite.checks import CheckFailed, ch4
 
-EXERCISES = ("noise_interval", "hl_gauss_encode", "floq_loss_terms")
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_reference_passes(name, capsys):
-    assert getattr(ch4, name)(getattr(ch4, f"reference_{name}")) is True
-    assert "\u2713" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_unfinished_template_gets_a_helpful_message(name):
-    def template(*args):
-        raise NotImplementedError("Your code here")
-
-    with pytest.raises(CheckFailed, match="still raises NotImplementedError"):
-        getattr(ch4, name)(template)
 
 
 # --- exercise 1: noise interval -------------------------------------------------------------------------------------

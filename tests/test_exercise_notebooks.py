@@ -49,3 +49,30 @@ def test_exercise_follows_the_pattern_and_shows_the_checked_reference(notebook, 
     reference = getattr(module, f"reference_{call.group(1)}")
     shown = [s.strip() for s in re.findall(r"```python\n(.*?)\n```", solution, flags=re.DOTALL)]
     assert inspect.getsource(reference).strip() in shown, f"{label}: the dropdown differs from {reference.__name__}"
+
+
+def _check_and_reference(label: str, check_text: str):
+    chapter = label.split("-")[0]
+    name = re.fullmatch(rf"checks\.{chapter}\.(\w+)\(.*\)", check_text.strip()).group(1)
+    module = importlib.import_module(f"floq_lite.checks.{chapter}")
+    return getattr(module, name), getattr(module, f"reference_{name}")
+
+
+@pytest.mark.parametrize("notebook, label, cells, texts", CASES, ids=[c[1] for c in CASES])
+def test_reference_passes_its_check_with_a_tick(notebook, label, cells, texts, capsys):
+    check, reference = _check_and_reference(label, texts[2])
+    assert check(reference) is True
+    assert "\u2713" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("notebook, label, cells, texts", CASES, ids=[c[1] for c in CASES])
+def test_unfinished_template_gets_a_helpful_message(notebook, label, cells, texts):
+    from floq_lite.checks import CheckFailed
+
+    check, _ = _check_and_reference(label, texts[2])
+
+    def template(*args):
+        raise NotImplementedError("Your code here")
+
+    with pytest.raises(CheckFailed, match="still raises NotImplementedError"):
+        check(template)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from floq_lite.checks._core import expect_close, expect_shape, fail, passed
+from floq_lite.checks._core import call_student, expect_close, expect_shape, fail, passed
 
 # ---------------------------------------------------------------------------------------------------------------
 # Exercise 1: compute Q* by value iteration.
@@ -47,7 +47,7 @@ def value_iteration(fn) -> bool:
     p, r, m = _small_mdp()
     gamma, iters = 0.9, 200
     want = reference_value_iteration(p, r, m, gamma, iters)
-    got = expect_shape("Q", fn(p, r, m, gamma, iters), want.shape)
+    got = expect_shape("Q", call_student(fn, "value_iteration", p, r, m, gamma, iters), want.shape)
     if np.allclose(got, want, atol=1e-6):
         return passed("value_iteration", "Q* matches value iteration on a 3-state chain.")
     # Diagnose the common mistakes by comparing with the answers they produce.
@@ -95,7 +95,7 @@ def integrate_critic(fn) -> bool:
     z0 = np.array([[-2.0], [0.0], [1.5]])  # (N, 1)
     for k in (1, 4, 8):
         want = reference_integrate_critic(velocity, z0, k)
-        got = expect_shape(f"z(1) with K={k}", fn(velocity, z0, k), z0.shape)
+        got = expect_shape(f"z(1) with K={k}", call_student(fn, "integrate_critic", velocity, z0, k), z0.shape)
         if np.allclose(got, want, atol=1e-6):
             continue
         right_end = z0.copy()
@@ -133,7 +133,7 @@ def td_target(fn) -> bool:
     next_q = rng.normal(-5.0, 3.0, size=(4, 3, 6))
     gamma = 0.9
     want = reference_td_target(rewards, masks, next_q, gamma)
-    got = expect_shape("y", fn(rewards, masks, next_q, gamma), want.shape)
+    got = expect_shape("y", call_student(fn, "td_target", rewards, masks, next_q, gamma), want.shape)
     if np.allclose(got, want, atol=1e-6):
         return passed("td_target", "greedy expected backup with masks.")
     wrong = {

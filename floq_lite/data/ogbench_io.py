@@ -24,10 +24,8 @@ invalid (compact mode). Singletask names (``...-singletask-task2-v0``) read the 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -35,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from floq_lite.atomic import atomic_write
 
 DEFAULT_DATASET_DIR = "~/.ogbench/data"
 DATASET_DIR_ENV_VAR = "FLOQ_DATASET_DIR"
@@ -287,30 +287,11 @@ def validate_file(
         raise DatasetCorruptError(f"{exc} Delete it and get it again.{hint}") from None
 
 
-def _umask() -> int:
-    mask = os.umask(0)  # reading the umask means setting it; put it straight back
-    os.umask(mask)
-    return mask
-
-
 def save_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> Path:
     """Write ``arrays`` to a compressed ``.npz`` at ``path`` atomically: a reader sees the old file or the new one,
     never half of one (temp file in the same directory, fsync, ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez_compressed(file, **arrays)  # a file object: numpy would append ".npz" to a str name
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the permissions a plain open() would
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    # a file object: numpy would append ".npz" to a str name
+    return atomic_write(path, lambda file: np.savez_compressed(file, **arrays))
 
 
 def write_dataset(
