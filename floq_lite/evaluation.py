@@ -19,6 +19,7 @@ and the flow-Q with the training K.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +63,11 @@ def make_env(env_name: str, max_episode_steps: int | None = None, **env_kwargs: 
 
     if max_episode_steps is not None:
         env_kwargs["max_episode_steps"] = int(max_episode_steps)
-    return ogbench.make_env_and_datasets(env_name, env_only=True, **env_kwargs)
+    with warnings.catch_warnings():
+        # gymnasium warns when a float64 Box bound is cast to float32 ("Box ... precision lowered"): harmless here,
+        # and any stderr output fails the book build (-W).
+        warnings.filterwarnings("ignore", message=r".*precision lowered.*", category=UserWarning)
+        return ogbench.make_env_and_datasets(env_name, env_only=True, **env_kwargs)
 
 
 def select_seeds(agents: Any, indices: Sequence[int]) -> Any:

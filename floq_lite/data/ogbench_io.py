@@ -344,7 +344,9 @@ def load(
 
     _, dataset_name = check_env_name(env_name)
     root = resolve_dataset_dir(dataset_dir)
-    env = ogbench.make_env_and_datasets(env_name, env_only=True, **env_kwargs)
+    from floq_lite.evaluation import make_env  # the env-only call, with gymnasium's dtype warnings filtered
+
+    env = make_env(env_name, **env_kwargs)
 
     paths = dataset_paths(dataset_name, root)
     missing = [p for p in paths if not p.exists()]
