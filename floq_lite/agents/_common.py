@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from floq_lite.actor import fql as actor_lib  # both agents act with FQL's one-step policy
 
 Array = jax.Array
 Params = Any
@@ -127,12 +129,41 @@ def as_seed_array(seeds: Sequence[int] | Array) -> Array:
     return seeds
 
 
-class AgentMethods:
-    """Update loops and seed vmapping shared by the agents; a subclass defines ``_update(batch) -> (agent, info)``
-    and ``create(seed, ex_observations, ex_actions, config)``."""
+def apply_fn(module):
+    """``module.apply`` as ``f(params, *inputs)``."""
+    return lambda params, *args: module.apply({"params": params}, *args)
 
-    def _update(self, batch):  # pragma: no cover - defined by the agent
-        raise NotImplementedError
+
+class AgentMethods:
+    """The update step, update loops and seed vmapping shared by the agents.
+
+    A subclass defines ``networks()``, ``total_loss(trainable, batch, rng) -> (loss, info)`` and
+    ``create(seed, ex_observations, ex_actions, config)``, and names its parameter groups below.
+    """
+
+    TRAINABLE: ClassVar[tuple[str, ...]]  # parameter groups that Adam trains
+    TARGET: ClassVar[tuple[str, str]]  # (online, target): the one network with an EMA copy
+
+    def _update(self, batch: dict[str, Array]):
+        check_batch_shapes(batch, self.obs_dim, self.action_dim)
+        new_rng, rng = jax.random.split(self.rng)
+        trainable = {k: self.params[k] for k in self.TRAINABLE}
+        grads, info = jax.grad(self.total_loss, has_aux=True)(trainable, batch, rng)
+        new_trainable, opt_state = adam_step(optax.adam(self.config.lr), trainable, self.opt_state, grads)
+        # As in the official code, the EMA averages the online network from BEFORE this optimizer step.
+        online, target = self.TARGET
+        target_params = ema(trainable[online], self.params[target], self.config.tau)
+        info["grad/norm"] = optax.tree.norm(grads)
+        info["batch/nonfinite"] = count_nonfinite(batch)
+        new = self.replace(rng=new_rng, params={**new_trainable, target: target_params}, opt_state=opt_state,
+                           step=self.step + 1)
+        return new, info
+
+    @jax.jit
+    def sample_actions(self, observations: Array, rng: Array) -> Array:
+        """``clip(mu(s, xi), -1, 1)``, ``xi ~ N(0, I)``: ``(N, d_s) -> (N, d_a)``."""
+        onestep = apply_fn(self.networks()["actor_onestep_flow"])
+        return actor_lib.sample_actions(onestep, self.params["actor_onestep_flow"], observations, rng)
 
     @jax.jit
     def update(self, batch: dict[str, Array]):

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import optax
 
 from floq_lite.actor import fql as actor_lib
-from floq_lite.agents._common import AgentMethods, adam_step, check_batch_shapes, count_nonfinite, ema
+from floq_lite.agents._common import AgentMethods, apply_fn
 from floq_lite.config import FloqConfig, validate_config
 from floq_lite.critic import floq as critic_lib
 from floq_lite.flow import sample_uniform_noise
@@ -36,6 +36,9 @@ TRAINABLE: tuple[str, ...] = ("vf", "critic", "actor_bc_flow", "actor_onestep_fl
 
 class FloqAgent(AgentMethods, flax.struct.PyTreeNode):
     """floq agent state: PRNG key, parameters of all networks (incl. the target field), Adam state, step count."""
+
+    TRAINABLE = TRAINABLE
+    TARGET = ("vf", "target_vf")
 
     rng: Array
     params: dict[str, Any]
@@ -54,8 +57,8 @@ class FloqAgent(AgentMethods, flax.struct.PyTreeNode):
     def total_loss(self, trainable: dict[str, Any], batch: dict[str, Array], rng: Array) -> tuple[Array, dict]:
         """Critic loss + actor loss with gradients into ``trainable``; the target field is read from ``self``."""
         cfg, nets = self.config, self.networks()
-        critic_apply = _apply(nets["critic"])
-        onestep_apply = _apply(nets["actor_onestep_flow"])
+        critic_apply = apply_fn(nets["critic"])
+        onestep_apply = apply_fn(nets["actor_onestep_flow"])
         actor_key, critic_key = jax.random.split(rng)
         sample_key, loss_key = jax.random.split(critic_key)
 
@@ -72,33 +75,15 @@ class FloqAgent(AgentMethods, flax.struct.PyTreeNode):
             member_matmul=cfg.member_matmul,
         )
         actor_loss, actor_info = actor_lib.actor_loss(
-            _apply(nets["actor_bc_flow"]), onestep_apply, critic_apply, trainable["actor_bc_flow"],
+            apply_fn(nets["actor_bc_flow"]), onestep_apply, critic_apply, trainable["actor_bc_flow"],
             trainable["actor_onestep_flow"], trainable["critic"], batch, actor_key, alpha=cfg.alpha,
             flow_steps=cfg.actor_flow_steps, normalize_q_loss=cfg.normalize_q_loss,
         )
         info = {f"critic/{k}": v for k, v in critic_info.items()} | {f"actor/{k}": v for k, v in actor_info.items()}
         return critic_loss + actor_loss, info
 
-    def _update(self, batch: dict[str, Array]) -> tuple["FloqAgent", dict[str, Array]]:
-        check_batch_shapes(batch, self.obs_dim, self.action_dim)
-        new_rng, rng = jax.random.split(self.rng)
-        trainable = {k: self.params[k] for k in TRAINABLE}
-        grads, info = jax.grad(self.total_loss, has_aux=True)(trainable, batch, rng)
-        new_trainable, opt_state = adam_step(optax.adam(self.config.lr), trainable, self.opt_state, grads)
-        # The official target update averages the online field from BEFORE this step (it reads the old network).
-        target_vf = ema(trainable["vf"], self.params["target_vf"], self.config.tau)
-        info["grad/norm"] = optax.tree.norm(grads)
-        info["batch/nonfinite"] = count_nonfinite(batch)
-        new = self.replace(rng=new_rng, params={**new_trainable, "target_vf": target_vf}, opt_state=opt_state,
-                           step=self.step + 1)
-        return new, info
 
     # --- acting and querying --------------------------------------------------------------------------------------
-    @jax.jit
-    def sample_actions(self, observations: Array, rng: Array) -> Array:
-        """``clip(mu(s, xi), -1, 1)``, ``xi ~ N(0, I)``: ``(N, d_s) -> (N, d_a)``."""
-        onestep = _apply(self.networks()["actor_onestep_flow"])
-        return actor_lib.sample_actions(onestep, self.params["actor_onestep_flow"], observations, rng)
 
     @partial(jax.jit, static_argnames=("num_steps", "target"))
     def flow_q(self, observations: Array, actions: Array, rng: Array, num_steps: int | None = None,
@@ -116,7 +101,7 @@ class FloqAgent(AgentMethods, flax.struct.PyTreeNode):
     @jax.jit
     def distilled_q(self, observations: Array, actions: Array) -> Array:
         """The distilled critic the actor uses: ``(E, N)``."""
-        return _apply(self.networks()["critic"])(self.params["critic"], observations, actions)
+        return apply_fn(self.networks()["critic"])(self.params["critic"], observations, actions)
 
     # --- construction ---------------------------------------------------------------------------------------------
     @classmethod
@@ -140,9 +125,6 @@ class FloqAgent(AgentMethods, flax.struct.PyTreeNode):
                    obs_dim=int(obs.shape[-1]), action_dim=int(act.shape[-1]))
 
 
-
-def _apply(module):
-    return lambda params, *args: module.apply({"params": params}, *args)
 
 
 def _networks(config: FloqConfig, action_dim: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import optax
 
 from floq_lite.actor import fql as actor_lib
-from floq_lite.agents._common import AgentMethods, adam_step, check_batch_shapes, count_nonfinite, ema
+from floq_lite.agents._common import AgentMethods, apply_fn
 from floq_lite.config import FQLConfig, validate_config
 from floq_lite.critic import fql as critic_lib
 from floq_lite.networks import ActorVectorField, OneStepPolicy, Value
@@ -26,6 +26,9 @@ TRAINABLE: tuple[str, ...] = ("critic", "actor_bc_flow", "actor_onestep_flow")
 
 class FQLAgent(AgentMethods, flax.struct.PyTreeNode):
     """FQL agent state: PRNG key, parameters (incl. the target critic), Adam state, step count."""
+
+    TRAINABLE = TRAINABLE
+    TARGET = ("critic", "target_critic")
 
     rng: Array
     params: dict[str, Any]
@@ -42,8 +45,8 @@ class FQLAgent(AgentMethods, flax.struct.PyTreeNode):
     def total_loss(self, trainable: dict[str, Any], batch: dict[str, Array], rng: Array) -> tuple[Array, dict]:
         """Critic loss + actor loss with gradients into ``trainable``."""
         cfg, nets = self.config, self.networks()
-        critic_apply = _apply(nets["critic"])
-        onestep_apply = _apply(nets["actor_onestep_flow"])
+        critic_apply = apply_fn(nets["critic"])
+        onestep_apply = apply_fn(nets["actor_onestep_flow"])
         actor_key, critic_key = jax.random.split(rng)
 
         onestep_sg = jax.lax.stop_gradient(trainable["actor_onestep_flow"])
@@ -53,37 +56,19 @@ class FQLAgent(AgentMethods, flax.struct.PyTreeNode):
             discount=cfg.discount, q_agg=cfg.q_agg,
         )
         actor_loss, actor_info = actor_lib.actor_loss(
-            _apply(nets["actor_bc_flow"]), onestep_apply, critic_apply, trainable["actor_bc_flow"],
+            apply_fn(nets["actor_bc_flow"]), onestep_apply, critic_apply, trainable["actor_bc_flow"],
             trainable["actor_onestep_flow"], trainable["critic"], batch, actor_key, alpha=cfg.alpha,
             flow_steps=cfg.actor_flow_steps, normalize_q_loss=cfg.normalize_q_loss,
         )
         info = {f"critic/{k}": v for k, v in critic_info.items()} | {f"actor/{k}": v for k, v in actor_info.items()}
         return critic_loss + actor_loss, info
 
-    def _update(self, batch: dict[str, Array]) -> tuple["FQLAgent", dict[str, Array]]:
-        check_batch_shapes(batch, self.obs_dim, self.action_dim)
-        new_rng, rng = jax.random.split(self.rng)
-        trainable = {k: self.params[k] for k in TRAINABLE}
-        grads, info = jax.grad(self.total_loss, has_aux=True)(trainable, batch, rng)
-        new_trainable, opt_state = adam_step(optax.adam(self.config.lr), trainable, self.opt_state, grads)
-        # As in the official code, the EMA uses the critic from before this optimizer step.
-        target = ema(trainable["critic"], self.params["target_critic"], self.config.tau)
-        info["grad/norm"] = optax.tree.norm(grads)
-        info["batch/nonfinite"] = count_nonfinite(batch)
-        new = self.replace(rng=new_rng, params={**new_trainable, "target_critic": target}, opt_state=opt_state,
-                           step=self.step + 1)
-        return new, info
 
-    @jax.jit
-    def sample_actions(self, observations: Array, rng: Array) -> Array:
-        """``clip(mu(s, xi), -1, 1)``, ``xi ~ N(0, I)``: ``(N, d_s) -> (N, d_a)``."""
-        onestep = _apply(self.networks()["actor_onestep_flow"])
-        return actor_lib.sample_actions(onestep, self.params["actor_onestep_flow"], observations, rng)
 
     @jax.jit
     def q_values(self, observations: Array, actions: Array) -> Array:
         """The Q-networks: ``(E, N)``."""
-        return _apply(self.networks()["critic"])(self.params["critic"], observations, actions)
+        return apply_fn(self.networks()["critic"])(self.params["critic"], observations, actions)
 
     @classmethod
     def create(cls, seed: int | Array, ex_observations: Array, ex_actions: Array, config: FQLConfig) -> "FQLAgent":
@@ -99,9 +84,6 @@ class FQLAgent(AgentMethods, flax.struct.PyTreeNode):
                    obs_dim=int(obs.shape[-1]), action_dim=int(act.shape[-1]))
 
 
-
-def _apply(module):
-    return lambda params, *args: module.apply({"params": params}, *args)
 
 
 def _networks(config: FQLConfig, action_dim: int) -> dict[str, Any]:
