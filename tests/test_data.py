@@ -242,10 +242,37 @@ def test_antmaze_takes_an_expert_and_records_ant_sized_arrays():
         progress=False,
     )
     np.testing.assert_array_equal(by_spec.train["actions"], data.train["actions"])
-    with pytest.raises(ValueError, match="needs a low-level expert"):
-        navigate.generate_navigate("antmaze-medium-navigate-v0", episodes=1, progress=False)
     with pytest.raises(ValueError, match="cannot be pickled"):  # a closure cannot travel to worker processes
         navigate.generate_navigate("antmaze-medium-navigate-v0", episodes=1, expert=expert, workers=2, progress=False)
+
+
+def test_antmaze_defaults_to_the_shipped_expert_and_its_files_load(tmp_path):
+    from floq_lite.expert import shipped
+
+    name, length = "antmaze-medium-navigate-v0", 50
+    default = navigate.resolve_expert(None, name)
+    assert isinstance(default, shipped.AntExpert) and default.path == shipped.WEIGHTS
+    data = navigate.generate_navigate(name, episodes=1, val_episodes=1, episode_length=length, seed=0, progress=False)
+    ogbench_io.write_dataset(name, data.train, data.val, tmp_path)
+    # The official loader (through floq_lite's wrapper, which also checks the env's dimensions) reads them.
+    env, train, val = ogbench_io.load("antmaze-medium-navigate-singletask-v0", dataset_dir=tmp_path, download=False)
+    assert env.observation_space.shape == (29,) and env.action_space.shape == (8,)
+    for split in (train, val):
+        assert split["observations"].shape == split["next_observations"].shape == (length - 1, 29)
+        assert split["actions"].shape == (length - 1, 8) and np.abs(split["actions"]).max() <= 1.0
+    # The recorded actions are the shipped policy's plus N(0, 0.2^2) noise, clipped to [-1, 1]: replay the
+    # oracle's directions (goal k until the ant comes within 1.0 of it) and compare.
+    oracle = navigate.BFSOracle(navigate.MazeGrid.from_env(env))
+    qpos, goals, k, expert_actions = data.train["qpos"], data.train_goals[0], 0, []
+    for t in range(length):
+        direction = oracle.direction(qpos[t, :2], goals[k])
+        expert_actions.append(default(data.train["observations"][t, 2:], direction))
+        if t + 1 < length and _success(qpos[t + 1 : t + 2], goals[k])[0]:
+            k += 1
+    residual = np.abs(data.train["actions"] - np.asarray(expert_actions))
+    # |clip(e + n) - e| <= |n| for |e| <= 1, and E|n| = 0.16 for the ant's noise std 0.2. A different expert would
+    # leave its difference to the shipped one in the residual (a zero expert: 0.21 with an early checkpoint).
+    assert residual.mean() < 0.18 and residual.max() < 0.9, (residual.mean(), residual.max())
 
 
 # --- bad inputs give clear errors ---------------------------------------------------------------------------
@@ -354,8 +381,13 @@ def test_bad_flags_are_usage_errors(tmp_path, capsys):
             cli_main(["data", "generate", MEDIUM, "--dataset-dir", str(tmp_path), *argv])
         assert info.value.code == 2
         assert expected in capsys.readouterr().err
-    assert cli_main(["data", "generate", "antmaze-large-navigate-v0", "--dataset-dir", str(tmp_path)]) == 2
-    assert "--expert package.module:factory" in capsys.readouterr().err
+    ant = ["data", "generate", "antmaze-large-navigate-v0", "--dataset-dir", str(tmp_path)]
+    missing = tmp_path / "no-such-run" / "actor.msgpack"
+    assert cli_main([*ant, "--expert-weights", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "floq-lite expert train" in err
+    assert cli_main([*ant, "--expert", f"{__name__}:ant_zero_factory", "--expert-weights", str(missing)]) == 2
+    assert "not both" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # nothing written on bad input
 
 

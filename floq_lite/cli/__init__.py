@@ -16,7 +16,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS: tuple[str, ...] = ("data", "train", "eval", "render")
+COMMANDS: tuple[str, ...] = ("data", "expert", "train", "eval", "render")
 
 EPILOG = """\
 examples:

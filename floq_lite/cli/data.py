@@ -60,8 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         epilog=(
             f"valid ENV_NAMEs (singletask names such as pointmaze-medium-navigate-singletask-task1-v0 are accepted "
             f"and mapped to their dataset):\n  {names}\n\n"
-            "antmaze-* needs a low-level ant policy: --expert package.module:factory, where factory(dataset_name) "
-            "returns expert(obs_without_xy, direction) -> action.\n\n"
+            "antmaze-* uses the SAC ant expert shipped with floq-lite (`floq-lite expert info` shows how it was "
+            "trained); --expert-weights FILE uses one you trained (`floq-lite expert train`), and "
+            "--expert package.module:factory any policy, where factory(dataset_name) returns "
+            "expert(obs_without_xy, direction) -> action.\n\n"
             "example (the official size, a few minutes on 2 CPU cores):\n"
             "  floq-lite data generate pointmaze-medium-navigate-v0 --workers 2"
         ),
@@ -110,7 +112,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--expert",
         default=None,
         metavar="MODULE:FACTORY",
-        help="low-level policy factory for antmaze (point mass: built in)",
+        help="low-level policy factory for antmaze (default: the shipped SAC ant expert; point mass: built in)",
+    )
+    gen.add_argument(
+        "--expert-weights",
+        default=None,
+        metavar="FILE",
+        help="an ant expert actor.msgpack written by `floq-lite expert train` (instead of the shipped one)",
     )
     gen.add_argument("--dataset-dir", default=None, metavar="DIR", help=_DIR_HELP)
     gen.add_argument("--force", action="store_true", help="overwrite existing files")
@@ -149,9 +157,17 @@ def run_generate(args: argparse.Namespace) -> int:
     """Generate the dataset named by ``args.env_name`` and write both files."""
     try:
         name = _dataset_name(args.env_name)
-        if args.expert is None:
-            navigate.resolve_expert(None, name)  # the ant has no built-in expert: say so before any work
-    except ValueError as exc:
+        expert = args.expert
+        if args.expert_weights is not None:
+            if args.expert is not None:
+                raise ValueError("pass --expert or --expert-weights, not both")
+            if navigate.NAVIGATE_DATASETS[name] != "ant":
+                raise ValueError(f"--expert-weights is for antmaze datasets; {name} uses the point mass's own expert")
+            from floq_lite.expert.shipped import AntExpert
+
+            expert = AntExpert(args.expert_weights)
+        navigate.resolve_expert(expert, name)  # a missing or broken expert fails here, before any work
+    except (ValueError, FileNotFoundError) as exc:
         return _fail(str(exc), 2)
     train_path, val_path = ogbench_io.dataset_paths(name, args.dataset_dir)
     if not args.force and train_path.exists() and val_path.exists():
@@ -169,7 +185,7 @@ def run_generate(args: argparse.Namespace) -> int:
             episode_length=args.episode_length,
             seed=args.seed,
             noise=args.noise,
-            expert=args.expert,
+            expert=expert,
             workers=args.workers,
             progress=not args.no_progress,
         )

@@ -65,6 +65,8 @@ NAVIGATE_DATASETS: dict[str, str] = {
 }
 """Dataset names this module can generate -> robot type ('point' or 'ant')."""
 
+ANT_EXPERT = "floq_lite.expert.shipped:ant_expert"
+"""The default ant expert: the SAC policy shipped in ``floq_lite/expert/weights`` (loaded lazily, per worker)."""
 _NEIGHBOURS = ((-1, 0), (0, -1), (1, 0), (0, 1))  # the order OGBench's oracle scans; ties go to the first
 
 
@@ -197,17 +199,11 @@ def point_expert(obs_without_xy: np.ndarray, direction: np.ndarray) -> np.ndarra
 def resolve_expert(spec: ExpertSpec | None, dataset_name: str) -> Expert:
     """Turn an :data:`ExpertSpec` (or None) into the expert for ``dataset_name``.
 
-    None means the built-in expert, which only the point mass has.
+    None means the built-in expert: the direction itself for the point mass, the shipped SAC policy for the ant.
     """
     robot = NAVIGATE_DATASETS[check_dataset_name(dataset_name)]
     if spec is None:
-        if robot == "point":
-            return point_expert
-        raise ValueError(
-            f"{dataset_name} needs a low-level expert policy for the {robot}; floq-lite does not ship one yet. "
-            "Pass expert=<callable(obs_without_xy, direction) -> action> in Python, or on the command line "
-            "--expert package.module:factory, where factory(dataset_name) returns such a callable."
-        )
+        spec = point_expert if robot == "point" else ANT_EXPERT
     if callable(spec):
         return spec
     module_name, sep, attr = str(spec).partition(":")
@@ -404,8 +400,9 @@ def generate_navigate(
         episode_length: rows per episode (official: 1001).
         seed: the dataset is a deterministic function of the seed (and the other arguments).
         noise: std of the Gaussian action noise; default 0.5 for the point mass, 0.2 for the ant.
-        expert: low-level policy (:data:`ExpertSpec`); None uses the point mass's direction-following expert and is
-            an error for the ant. With ``workers > 1`` a callable must be picklable; prefer the string form.
+        expert: low-level policy (:data:`ExpertSpec`); None uses the point mass's direction-following expert, or the
+            shipped SAC ant expert. With ``workers > 1`` a callable must be picklable (an ``AntExpert`` is); else
+            prefer the string form.
         workers: processes to spread the episodes over (results do not depend on it).
         progress: show a tqdm progress bar.
 
@@ -423,7 +420,7 @@ def generate_navigate(
     config = NavigateConfig(dataset_name, seed=seed, episode_length=episode_length, noise=noise, expert=expert)
     jobs = [(0, i) for i in range(episodes)] + [(1, i) for i in range(val_episodes)]
     if not isinstance(expert, str):
-        resolve_expert(expert, dataset_name)  # fail fast (e.g. ant without an expert) before starting any work
+        resolve_expert(expert, dataset_name)  # fail fast (e.g. missing expert weights) before starting any work
         if workers > 1 and expert is not None:
             try:
                 pickle.dumps(expert)
