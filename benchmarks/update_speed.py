@@ -54,36 +54,17 @@ import numpy as np
 
 from floq_lite.agents import FloqAgent, FQLAgent
 from floq_lite.config import make_config, with_reward_range
-from floq_lite.networks.embeddings import time_embed_dim, z_embed_dim
+from floq_lite.reporting import export_update_speed, update_flops
 
 OBS_DIM, ACTION_DIM, DATASET_ROWS = 29, 8, 10_000
 SIZES = ("smoke", "teach", "paper")
 AGENTS = {"floq": FloqAgent, "fql": FQLAgent}
 
 
-def _mlp_flops(dims: list[int], rows: int) -> int:
-    return sum(2 * a * b for a, b in zip(dims[:-1], dims[1:])) * rows
-
-
 def analytic_flops(agent: str, cfg: Any, ds: int = OBS_DIM, da: int = ACTION_DIM) -> tuple[int, int]:
     """``(flops, saved)``: matmul FLOPs of one update as the official code computes it, and what the cached
-    first-layer (s, a) block of floq_lite's integrations saves."""
-    B = cfg.batch_size
-    A = list(cfg.actor_hidden_dims)
-    onestep, bc = [ds + da, *A, da], [ds + da + 1, *A, da]
-    value = [ds + da, *cfg.value_hidden_dims, 1]
-    E = cfg.flow_num_ensembles if agent == "floq" else cfg.value_num_ensembles
-    actor = (3 * _mlp_flops(bc, B) + cfg.actor_flow_steps * _mlp_flops(bc, B) + 3 * _mlp_flops(onestep, B)
-             + 2 * E * _mlp_flops(value, B) + _mlp_flops(onestep, B))
-    if agent == "fql":
-        return actor + _mlp_flops(onestep, B) + E * _mlp_flops(value, B) + 3 * E * _mlp_flops(value, B), 0
-    R, K = cfg.noise_samples, cfg.critic_flow_steps
-    zt = z_embed_dim(cfg.z_embed, cfg.num_bins) + time_embed_dim(cfg.time_embed, cfg.time_embed_dim)
-    vf = [ds + da + zt, *cfg.vf_hidden_dims, 1]
-    critic = (_mlp_flops(onestep, B * R) + 2 * K * E * _mlp_flops(vf, B * R) + 3 * E * _mlp_flops(vf, B * R)
-              + 3 * E * _mlp_flops(value, B))
-    saved = 2 * (K - 1) * E * 2 * (ds + da) * cfg.block_width * B * R
-    return actor + critic, saved
+    first-layer (s, a) block of floq_lite's integrations saves (:func:`floq_lite.reporting.update_flops`)."""
+    return update_flops(agent, cfg, ds, da)
 
 
 def _config(agent: str, size: str, variant: str):
@@ -176,6 +157,9 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=20, help="timed updates per measurement")
     p.add_argument("--seeds", default="1,2,4", help="numbers of vmapped seeds to time (empty to skip)")
     p.add_argument("--json", action="store_true", help="print one JSON line per row instead of a table")
+    p.add_argument("--artifact", default=None, metavar="FILE.json",
+                   help="also write all rows, with this machine's hardware and commit, to a JSON artifact (e.g. "
+                        "floq_lite/artifacts/update_speed_cpu.json, which chapter 6 plots)")
     args = p.parse_args()
     sizes = [s for s in args.sizes.split(",") if s]
     agents = [a for a in args.agents.split(",") if a]
@@ -191,10 +175,12 @@ def main() -> None:
         print(f"jax {jax.__version__}, devices: {jax.devices()}")
         print(f"{'size':6} {'agent':5} {'path':6} {'compile s':>9} {'ms/upd':>9} {'upd/s':>7} {'scan ms':>8} "
               f"{'GFLOP':>8} {'saved':>6} {'GFLOP/s':>8}  seeds (ms, x one)")
+    rows = []
     for size in sizes:
         for agent in agents:
             for variant in (variants if agent == "floq" else ["-"]):
                 row = bench(agent, size, variant, args.steps, seeds)
+                rows.append(row)
                 if args.json:
                     print(json.dumps(row), flush=True)
                     continue
@@ -202,6 +188,11 @@ def main() -> None:
                 print(f"{size:6} {agent:5} {row['variant']:6} {row['compile_s']:9.2f} {row['ms_per_update']:9.2f} "
                       f"{row['updates_per_s']:7.1f} {row['scan_ms_per_update']:8.2f} {row['gflop_per_update']:8.2f} "
                       f"{row['gflop_saved']:6.2f} {row['gflops_achieved']:8.1f}  {seed_txt}", flush=True)
+
+    if args.artifact:
+        export_update_speed(rows, args.artifact, source=f"benchmarks/update_speed.py --sizes {','.join(sizes)} "
+                            f"--agents {','.join(agents)} --variants {','.join(variants)} --steps {args.steps} "
+                            f"--seeds {args.seeds}: median ms per jitted update call, batch on device")
 
 
 if __name__ == "__main__":

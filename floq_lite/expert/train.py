@@ -74,10 +74,10 @@ def evaluate_policy(state: sac.SACState, episodes: int, max_steps: int = 1000) -
     """Run the deterministic policy; the return of an episode is its displacement along the commanded directions.
 
     Returns the mean return, its per-100-step rate (one direction segment; a maze cell is 4 units) and the fraction of
-    episodes that ended with the ant flipped over.
+    episodes that OGBench's health check ended early (torso height outside [0.2, 1.0]: a fall, or a bounce).
     """
     env = make_ant_xy_env()
-    returns, lengths, flipped = [], [], 0
+    returns, lengths, unhealthy = [], [], 0
     saved = np.random.get_state()
     try:
         for i in range(episodes):
@@ -89,7 +89,7 @@ def evaluate_policy(state: sac.SACState, episodes: int, max_steps: int = 1000) -
                 obs, reward, terminated, truncated, _ = env.step(action)
                 total += float(reward)
                 if terminated or truncated:
-                    flipped += bool(terminated)
+                    unhealthy += bool(terminated)
                     break
             returns.append(total)
             lengths.append(t)
@@ -99,7 +99,7 @@ def evaluate_policy(state: sac.SACState, episodes: int, max_steps: int = 1000) -
     return {
         "eval/return": float(np.mean(returns)),
         "eval/return_per_100_steps": float(100.0 * np.sum(returns) / np.sum(lengths)),
-        "eval/flipped": flipped / episodes,
+        "eval/unhealthy": unhealthy / episodes,
         "eval/length": float(np.mean(lengths)),
     }
 

@@ -1,0 +1,287 @@
+"""Tests of floq_lite.reporting (small committed artifacts from runs and datasets) and the chapter-6 figures.
+
+Runs are tiny real ones (a generated 2-episode pointmaze dataset, 16-unit networks, 20 steps, 20-step evaluation
+episodes), as in tests/test_cli_train.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ogbench")
+
+from floq_lite import reporting, training
+from floq_lite.config import FloqConfig, FQLConfig, make_config
+from floq_lite.data import MazeGrid, cell_coverage, navigate, ogbench_io
+
+DATASET = "pointmaze-medium-navigate-v0"
+ENV = "pointmaze-medium-navigate-singletask-v0"
+TINY = {
+    "actor_hidden_dims": (16, 16), "value_hidden_dims": (16, 16), "block_width": 16, "block_depth": 1,
+    "batch_size": 16, "critic_flow_steps": 2, "noise_samples": 2, "actor_flow_steps": 2, "log_interval": 5,
+    "eval_interval": 5, "eval_episodes": 1,
+}
+TINY_FQL = {k: v for k, v in TINY.items() if k not in ("block_width", "block_depth", "critic_flow_steps",
+                                                          "noise_samples")}
+COMMITTED = ("ant_expert_training.csv", "antmaze_large_coverage.json", "antmaze_large_cpu_runs.json",
+             "antmaze_large_k_eval.json", "antmaze_large_value_maps.json", "update_speed_cpu.json")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ogbench")
+    data = navigate.generate_navigate(DATASET, episodes=2, val_episodes=1, episode_length=200, seed=0,
+                                      progress=False)
+    ogbench_io.write_dataset(DATASET, data.train, data.val, root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(data_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    out = {}
+    for agent, overrides in (("floq", TINY), ("fql", TINY_FQL)):
+        training.train(ENV, agent=agent, tier="smoke", seeds=2, steps=20, out=root / agent, dataset_dir=data_dir,
+                       overrides=dict(overrides), eval_max_episode_steps=20, progress=False, download=False,
+                       log=lambda _: None)
+        out[agent] = root / agent
+    return out
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# --- runs -------------------------------------------------------------------------------------------------------------
+
+
+def test_export_runs_keeps_metadata_curves_and_final_numbers(runs, tmp_path):
+    path = tmp_path / "study.json"
+    study = reporting.export_runs(runs, path, last_n=3, extra={"note": "tiny"}, max_points=3)
+    assert study["format"] == reporting.RUNS_FORMAT and study["extra"] == {"note": "tiny"}
+    assert set(study["agents"]) == {"floq", "fql"}
+    for name, run_dir in runs.items():
+        run = study["agents"][name]
+        meta = json.loads((run_dir / "config.json").read_text())
+        assert run["agent"] == name and run["env_name"] == ENV and run["tier"] == "smoke"
+        assert run["seeds"] == [0, 1] and run["steps"] == 20 and run["status"] == "finished"
+        assert run["config"]["batch_size"] == 16 and run["config"]["offline_steps"] == 20
+        assert run["git"] == meta["git"] and run["hardware"]["cpu_count"] == meta["hardware"]["cpu_count"]
+        assert run["wall_time_s"] == pytest.approx(meta["wall_time_s"], rel=1e-5)
+        # evaluation curves: every evaluation of every seed, as in eval.csv
+        evals = _rows(run_dir / "eval.csv")
+        assert run["eval"]["steps"] == [5, 10, 15, 20]
+        table = {(int(r["step"]), int(r["seed"])): float(r["success_rate"]) for r in evals}
+        want = [[table[(t, s)] for t in (5, 10, 15, 20)] for s in (0, 1)]
+        np.testing.assert_allclose(run["eval"]["success_rate"], want)
+        # final = per seed, the mean of the last 3 evaluations (steps 10, 15, 20), then mean over seeds
+        finals = [np.mean([table[(t, s)] for t in (10, 15, 20)]) for s in (0, 1)]
+        np.testing.assert_allclose(run["final"]["per_seed"], finals, atol=1e-6)
+        assert run["final"]["mean"] == pytest.approx(np.mean(finals), abs=1e-6)
+        assert run["final"]["eval_steps"] == [10, 15, 20] and run["final"]["last_n"] == 3
+        # training metrics thinned to 3 of the 4 logged steps, first and last kept
+        assert run["metrics"]["steps"][0] == 5 and run["metrics"]["steps"][-1] == 20
+        assert len(run["metrics"]["steps"]) == 3 and run["metrics"]["thinned_from"] == 4
+        loss = np.asarray(run["metrics"]["critic/critic_loss"], float)
+        assert loss.shape == (2, 3) and np.all(np.isfinite(loss))
+        metrics = {(int(r["step"]), int(r["seed"])): float(r["critic/critic_loss"])
+                   for r in _rows(run_dir / "metrics.csv")}
+        assert loss[1, -1] == pytest.approx(metrics[(20, 1)], rel=1e-5)
+    # round trip through the file
+    assert reporting.load_artifact("study", directory=tmp_path) == study
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically
+
+
+def test_final_success_sorts_steps_skips_missing_and_uses_what_there_is():
+    steps = [30, 10, 20]
+    success = [[0.3, 0.1, 0.2], [None, 0.5, 1.0], [np.nan, np.nan, np.nan]]
+    got = reporting.final_success(steps, success, last_n=2)
+    np.testing.assert_allclose(got[:2], [0.25, 0.75])  # seed 1: only steps 10 and 20 exist
+    assert np.isnan(got[2])
+    np.testing.assert_allclose(reporting.final_success(steps, success[:1], last_n=5), [0.2])  # fewer than n: all
+    with pytest.raises(ValueError, match="last_n"):
+        reporting.final_success(steps, success, last_n=0)
+
+
+def test_thin_indices_keeps_ends_and_caps_the_count():
+    np.testing.assert_array_equal(reporting.thin_indices(5, 200), np.arange(5))
+    idx = reporting.thin_indices(1001, 200)
+    assert len(idx) <= 200 and idx[0] == 0 and idx[-1] == 1000 and np.all(np.diff(idx) > 0)
+    with pytest.raises(ValueError):
+        reporting.thin_indices(10, 1)
+
+
+def test_export_runs_needs_evaluations(tmp_path, runs):
+    (tmp_path / "empty").mkdir()
+    meta = json.loads((runs["fql"] / "config.json").read_text())
+    (tmp_path / "empty" / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="no evaluations"):
+        reporting.export_runs({"fql": tmp_path / "empty"}, tmp_path / "x.json")
+    with pytest.raises(ValueError, match="at least one"):
+        reporting.export_runs({}, tmp_path / "x.json")
+
+
+# --- dataset coverage -------------------------------------------------------------------------------------------------
+
+
+def test_coverage_counts_every_row_and_is_small(data_dir, tmp_path):
+    path = tmp_path / "coverage.json"
+    cov = reporting.export_coverage(DATASET, path, data_dir, bins_per_cell=4, extra={"how": "test"})
+    with np.load(data_dir / f"{DATASET}.npz") as f:
+        xy, terminals = f["qpos"][:, :2], f["terminals"]
+    assert cov["transitions"] == len(xy) == 400 and cov["episodes"] == int(terminals.sum()) == 2
+    counts = np.asarray(cov["histogram"]["counts"])
+    walls = np.asarray(cov["maze"]["walls"], bool)
+    assert counts.shape == (4 * walls.shape[0], 4 * walls.shape[1])
+    assert counts.sum() + cov["outside_maze"] == len(xy) and cov["outside_maze"] == 0
+    assert np.asarray(cov["cell_counts"]).sum() == len(xy)
+    grid = MazeGrid(walls, cov["maze"]["unit"], cov["maze"]["offset_x"], cov["maze"]["offset_y"], 0.0)
+    assert cov["cells_visited_fraction"] == pytest.approx(cell_coverage(grid, xy))
+    assert len(cov["task_goals_xy"]) == 5 and len(cov["sample_paths"]["xy"]) == 2
+    assert cov["extra"] == {"how": "test"}
+    assert path.stat().st_size < 200_000
+    assert reporting.load_artifact("coverage.json", directory=tmp_path) == cov
+
+
+def test_coverage_of_a_missing_dataset_says_how_to_make_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="floq-lite data generate"):
+        reporting.dataset_coverage(DATASET, tmp_path)
+
+
+# --- K, value maps, speed, expert curve -------------------------------------------------------------------------------
+
+
+def test_k_eval_success_does_not_depend_on_k(runs, tmp_path):
+    study = reporting.export_k_eval(runs["floq"], tmp_path / "k.json", ks=(1, 4), episodes=1, max_episode_steps=10)
+    assert study["ks"] == [1, 4] and study["train_k"] == 2 and study["checkpoint_step"] == 20
+    assert len(study["rows"]) == 4 and {r["K"] for r in study["rows"]} == {1, 4}
+    _, seeds, succ = reporting.k_table(study, "success_rate")
+    assert seeds == [0, 1] and np.all(succ[:, 0] == succ[:, 1])
+    _, _, q = reporting.k_table(study, "flow_q_mean")
+    assert np.all(np.isfinite(q))
+    with pytest.raises(ValueError, match="floq run"):
+        reporting.export_k_eval(runs["fql"], tmp_path / "k2.json", ks=(1,))
+
+
+def test_value_maps_cover_the_free_cells(runs, tmp_path):
+    maps = reporting.export_value_maps(runs, tmp_path / "maps.json", resolution=1)
+    walls = np.asarray(maps["maze"]["walls"], bool)
+    assert set(maps["maps"]) == {"floq, distilled critic", "floq, flow critic, K = 2", "fql, critic"}
+    for m in maps["maps"].values():
+        arr = np.asarray(m, float)  # walls are stored as null
+        assert arr.shape == walls.shape
+        assert np.all(np.isnan(arr[walls])) and np.all(np.isfinite(arr[~walls]))
+    assert maps["runs"]["floq"]["checkpoint_step"] == 20
+
+
+def test_observations_at_moves_only_xy():
+    body = np.arange(5, dtype=np.float32)
+    obs = reporting.observations_at(body, np.array([10.0, 20.0]), np.array([-1.0, -2.0, -3.0]))
+    assert obs.shape == (6, 5)
+    np.testing.assert_array_equal(obs[:, 2:], np.tile(body[2:], (6, 1)))
+    np.testing.assert_array_equal(obs[:3, 0], [10.0, 20.0, 10.0])
+    np.testing.assert_array_equal(obs[:3, 1], [-1.0, -1.0, -2.0])
+
+
+def test_update_flops_and_speed_artifact(tmp_path):
+    floq = reporting.update_flops("floq", make_config("floq", tier="paper"), 29, 8)
+    fql = reporting.update_flops("fql", make_config("fql", tier="paper"), 29, 8)
+    assert floq[0] > 5 * fql[0] and floq[1] > 0 and fql[1] == 0
+    small = reporting.update_flops("floq", make_config("floq", tier="smoke"), 29, 8)[0]
+    assert small < floq[0]
+    rows = [{"agent": "floq", "size": "paper", "ms_per_update": 586.0}]
+    out = reporting.export_update_speed(rows, tmp_path / "speed.json", source="test")
+    assert out["rows"] == rows and out["source"] == "test" and out["hardware"]["jax_backend"]
+
+
+def test_expert_curve_artifact(tmp_path):
+    run = tmp_path / "expert"
+    run.mkdir()
+    cols = ["step", "seed", "eval/unhealthy", "eval/length", "eval/return", "eval/return_per_100_steps"]
+    (run / "eval.csv").write_text(",".join(cols) + "\n20000,0,0.2,900.0,5.0,0.55\n40000,0,0.0,1000.0,60.0,6.0\n")
+    reporting.export_expert_training(run, tmp_path / "curve.csv")
+    curve = reporting.load_artifact("curve.csv", directory=tmp_path)
+    assert list(curve) == cols
+    np.testing.assert_allclose(curve["eval/return_per_100_steps"], [0.55, 6.0])
+    (run / "eval.csv").write_text("step,seed\n1,0\n")
+    with pytest.raises(ValueError, match="lacks"):
+        reporting.export_expert_training(run, tmp_path / "curve2.csv")
+
+
+# --- reading artifacts ------------------------------------------------------------------------------------------------
+
+
+def test_missing_artifact_lists_the_available_ones(tmp_path):
+    (tmp_path / "one.json").write_text("{}")
+    (tmp_path / "two.csv").write_text("a\n1\n")
+    with pytest.raises(reporting.ArtifactMissingError, match=r"'nope.json'.*one.json, two.csv"):
+        reporting.load_artifact("nope", directory=tmp_path)
+    with pytest.raises(FileNotFoundError, match="none"):
+        reporting.load_artifact("nope", directory=tmp_path / "empty")
+
+
+@pytest.mark.parametrize("name", COMMITTED)
+def test_committed_artifacts_load_and_are_small(name):
+    path = reporting.artifact_path(name)
+    assert path.stat().st_size < 200_000
+    data = reporting.load_artifact(name)
+    assert data
+    if name == "antmaze_large_cpu_runs.json":
+        assert {"floq", "fql"} <= set(data["agents"])
+        for run in data["agents"].values():
+            assert run["env_name"] == "antmaze-large-navigate-singletask-v0" and run["hardware"]
+    if name == "antmaze_large_coverage.json":
+        assert data["dataset_name"] == "antmaze-large-navigate-v0"
+
+
+# --- config knobs -----------------------------------------------------------------------------------------------------
+
+
+def test_every_config_field_has_a_comment_and_the_table_shows_it():
+    for cls in (FloqConfig, FQLConfig):
+        comments = reporting.config_comments(cls)
+        assert {f.name for f in dataclasses.fields(cls)} <= set(comments), cls.__name__
+    paper = dataclasses.asdict(make_config("floq", tier="paper", env_name=ENV.replace("pointmaze-medium",
+                                                                                       "antmaze-large")))
+    table = reporting.config_table({"paper": paper, "smoke": dataclasses.asdict(make_config("floq", tier="smoke"))},
+                                   FloqConfig)
+    assert "| `actor_hidden_dims` | 4×512 | 2×64 |" in table
+    assert "| `offline_steps` | 2,000,000 | 1,000 |" in table
+    assert "mean \\|Q\\|" in table  # a | inside a comment is escaped
+    assert "| `r_min` |" not in table  # set from the data, not a knob
+
+
+# --- the chapter-6 figures draw from the committed artifacts ----------------------------------------------------------
+
+
+def test_antmaze_figures_from_committed_artifacts():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from floq_lite.plotting import antmaze as ant_plots
+
+    cpu = reporting.load_artifact("antmaze_large_cpu_runs")
+    maps = reporting.load_artifact("antmaze_large_value_maps")
+    figs = [
+        ant_plots.plot_coverage(reporting.load_artifact("antmaze_large_coverage")),
+        ant_plots.plot_study_curves(cpu),
+        ant_plots.plot_paper_comparison(cpu),
+        ant_plots.plot_value_maps(maps["maze"], maps["xs"], maps["ys"], maps["maps"], goal_xy=maps["goal_xy"],
+                                  label="test"),
+        ant_plots.plot_k_eval(reporting.load_artifact("antmaze_large_k_eval")),
+        ant_plots.plot_expert_curve(reporting.load_artifact("ant_expert_training.csv")),
+    ]
+    assert cpu["agents"]["floq"]["tier"] in ant_plots.study_label(cpu)
+    assert "paper" not in ant_plots.study_label(cpu) or cpu["agents"]["floq"]["tier"] == "paper"
+    assert "| floq |" in ant_plots.final_table(cpu)
+    assert "ms per update" in ant_plots.speed_table(reporting.load_artifact("update_speed_cpu"))
+    for fig in figs:
+        plt.close(fig)
