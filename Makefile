@@ -4,6 +4,7 @@
 #               and the headless-browser check of that build (network blocked)
 # Both create or reuse the virtual environment .venv and vendor the JavaScript the pages need.
 
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -57,10 +58,18 @@ test-notebooks:
 	if [ $$status -eq 5 ]; then echo "(no notebooks collected)"; status=0; fi; \
 	echo "[make test] notebooks: $$(( $$(date +%s) - start ))s"; exit $$status
 
+# A notebook execution very rarely hangs with kernel and client both idle (a lost Jupyter message, seen ~3 times in
+# ~15 builds under heavy CPU load); the cell timeout in _config.yml turns that into a CellTimeoutError, and only
+# then is the build retried once. Any other failure fails at once.
 test-build:
 	@echo "== [3/4] book build, smoke tier, warnings are errors -> $(SMOKE_HTML)"; start=$$(date +%s); \
-	FLOQ_TIER=smoke FLOQ_REQUIRE_VENDORED=$${FLOQ_REQUIRE_VENDORED:-1} \
-	  $(BIN)/jupyter-book build . --path-output $(SMOKE_OUT) $(JB_FLAGS); status=$$?; \
+	mkdir -p _build; for attempt in 1 2; do \
+	  FLOQ_TIER=smoke FLOQ_REQUIRE_VENDORED=$${FLOQ_REQUIRE_VENDORED:-1} \
+	    $(BIN)/jupyter-book build . --path-output $(SMOKE_OUT) $(JB_FLAGS) 2>&1 | tee _build/smoke-build.log; \
+	  status=$${PIPESTATUS[0]}; \
+	  if [ $$status -eq 0 ] || ! grep -q CellTimeoutError _build/smoke-build.log; then break; fi; \
+	  echo "[make test] a notebook execution timed out (lost Jupyter message, not a cell error): retrying the build once"; \
+	done; \
 	echo "[make test] smoke build: $$(( $$(date +%s) - start ))s"; exit $$status
 
 test-browser:
