@@ -240,4 +240,48 @@ def q_diagnostics(agent: Any, observations: np.ndarray, actions: np.ndarray, flo
     }
 
 
-__all__ = ["SeedEval", "evaluate", "make_env", "q_diagnostics", "seeded_reset", "select_seed", "select_seeds"]
+
+def success_by_start_distance(agents: Any, env_name: str, seeds: Sequence[int], max_steps: int) -> dict[int, np.ndarray]:
+    """How far from the goal a policy works: start it at the centre of every free maze cell in turn.
+
+    Each seed of the vmapped ``agents`` acts (one-step policy, as in :func:`evaluate`) for at most ``max_steps`` from
+    each start cell; the cells are grouped by their walking distance to the goal cell (BFS over the maze grid, in
+    cells). Returns ``{distance: success rate per seed (S,)}``. Start placement uses OGBench's ``set_xy``.
+    """
+    from floq_lite.data.navigate import MazeGrid
+
+    seed_arr = np.asarray(list(seeds), np.int32)
+    envs = [make_env(env_name) for _ in seed_arr]
+    maze = MazeGrid.from_env(envs[0])
+    _, info = envs[0].reset(seed=0)
+    dist = maze.distances_to(maze.cell_of(info["goal"]))
+    found: dict[int, list[np.ndarray]] = {}
+    for cell_index, cell in enumerate(maze.empty_cells()):
+        if dist[cell] == 0:
+            continue
+        obs = []
+        for env in envs:
+            env.reset(seed=0)
+            env.unwrapped.set_xy(maze.center_of(cell))
+            obs.append(env.unwrapped.get_ob())
+        obs_arr = np.asarray(obs, np.float32)  # (S, d_s)
+        done, ok = np.zeros(len(envs), bool), np.zeros(len(envs))
+        for t in range(max_steps):
+            zeros = np.zeros(len(envs), np.int32)
+            actions = np.asarray(_act(agents, jnp.asarray(obs_arr), seed_arr, cell_index, zeros, zeros + t))
+            for i in np.flatnonzero(~done):
+                ob, _, terminated, truncated, info = envs[i].step(np.clip(actions[i], -1.0, 1.0))
+                obs_arr[i] = ob
+                if terminated or truncated:
+                    done[i], ok[i] = True, float(info["success"])
+            if done.all():
+                break
+        found.setdefault(int(dist[cell]), []).append(ok)
+    for env in envs:
+        env.close()
+    return {d: np.mean(v, axis=0) for d, v in sorted(found.items())}
+
+__all__ = [
+    "SeedEval", "evaluate", "make_env", "q_diagnostics", "seeded_reset", "select_seed", "select_seeds",
+    "success_by_start_distance",
+]

@@ -16,7 +16,9 @@ episodes, spec §5.2) every ``eval_interval`` steps and at the end. What it adds
 Files in the run directory::
 
     config.json        agent config, env, tier, seeds, git commit, hardware, wall time, status
-    metrics.csv/.jsonl training metrics of every seed at every logged step (last update of the chunk)
+    metrics.csv/.jsonl training metrics of every seed at every logged step (last update of the chunk), and the same
+                       losses on one batch of the validation split (``val/...`` columns, no gradient step), as the
+                       official ``main.py`` logs them
     eval.csv/.jsonl    success rate and mean return of every seed at every evaluation
     checkpoint.msgpack the vmapped agent state and the step it was taken at
 """
@@ -51,6 +53,8 @@ CHECKPOINT = "checkpoint.msgpack"
 CONFIG = "config.json"
 METRICS, EVAL = "metrics", "eval"
 TRAIN_KEY_SALT = 0xB47C  # batch-sampling keys: fold_in(fold_in(PRNGKey(seed), salt), step)
+VAL_KEY_SALT = 0x7A11  # validation-batch keys, same scheme with another salt
+VAL_PREFIX = "val/"  # metrics.csv columns of the validation losses: "val/critic/critic_loss", ...
 CHECKPOINT_FORMAT = 1
 
 
@@ -234,9 +238,9 @@ def template_agents(agent: str, config: Any, seeds: Sequence[int], obs_dim: int,
 # --- the compiled chunk -----------------------------------------------------------------------------------------------
 
 
-def seed_keys(seeds: Sequence[int]) -> jax.Array:
-    """Per-seed batch-sampling keys ``(S, 2)``."""
-    return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(int(s)), TRAIN_KEY_SALT) for s in seeds])
+def seed_keys(seeds: Sequence[int], salt: int = TRAIN_KEY_SALT) -> jax.Array:
+    """Per-seed batch-sampling keys ``(S, 2)`` (``salt``: training or validation batches)."""
+    return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(int(s)), salt) for s in seeds])
 
 
 @partial(jax.jit, static_argnames=("num_steps", "batch_size"))
@@ -254,6 +258,26 @@ def train_chunk(agents: Any, dataset: dict[str, jax.Array], keys: jax.Array, sta
             return ag._update(jax.tree.map(lambda x: x[idx], dataset))
 
         return jax.lax.scan(body, agent, start + jnp.arange(num_steps, dtype=jnp.int32))
+
+    return jax.vmap(one_seed)(agents, keys)
+
+
+@partial(jax.jit, static_argnames=("batch_size",))
+def validation_losses(agents: Any, dataset: dict[str, jax.Array], keys: jax.Array, step: jax.Array,
+                      batch_size: int) -> dict[str, jax.Array]:
+    """The training losses of every seed on one validation batch, without a gradient step: infos ``(S,)``.
+
+    As the official ``main.py`` (``agent.total_loss(val_batch, grad_params=None)``): the agent's current parameters
+    and its own key; the batch of seed ``s`` at ``step`` is ``randint(fold_in(keys[s], step))``.
+    """
+    size = dataset["observations"].shape[0]
+
+    def one_seed(agent, key):
+        idx = jax.random.randint(jax.random.fold_in(key, step), (batch_size,), 0, size)
+        batch = jax.tree.map(lambda x: x[idx], dataset)
+        trainable = {k: agent.params[k] for k in agent.TRAINABLE}
+        _, info = agent.total_loss(trainable, batch, agent.rng)
+        return info
 
     return jax.vmap(one_seed)(agents, keys)
 
@@ -377,8 +401,9 @@ def train(
     if not resume and ((run_dir / CONFIG).exists() or have_checkpoint):
         raise TrainingError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --out.")
 
-    env, train_data, _ = ogbench_io.load(env_name, dataset_dir=dataset_dir, download=download)
+    env, train_data, val_data = ogbench_io.load(env_name, dataset_dir=dataset_dir, download=download)
     dataset = _device_dataset(train_data)
+    val_dataset = _device_dataset(val_data) if val_data and len(val_data.get("observations", ())) else None
     obs_dim, action_dim = int(train_data["observations"].shape[-1]), int(train_data["actions"].shape[-1])
 
     if resume:
@@ -433,6 +458,7 @@ def train(
     write_json(run_dir / CONFIG, meta_out)
 
     keys = seed_keys(seed_list)
+    val_keys = seed_keys(seed_list, VAL_KEY_SALT)
     envs = [env] + [evaluation.make_env(env_name) for _ in seed_list[1:]]
     if eval_max_episode_steps is not None:
         envs = [evaluation.make_env(env_name, eval_max_episode_steps) for _ in seed_list]
@@ -460,8 +486,13 @@ def train(
         chunk_start, step = step, end
         bar.update(end - chunk_start)
         if end % config.log_interval == 0 or end == total or bad is not None:
+            val_infos: dict[str, np.ndarray] = {}
+            if val_dataset is not None:
+                val_infos = jax.device_get(validation_losses(agents, val_dataset, val_keys,
+                                                             jnp.asarray(end, jnp.int32), config.batch_size))
             metrics_log.append([
                 {"step": end, "seed": s, **{k: float(v[i, -1]) for k, v in sorted(infos.items())},
+                 **{VAL_PREFIX + k: float(v[i]) for k, v in sorted(val_infos.items())},
                  "time_s": wall_before + time.perf_counter() - t0}
                 for i, s in enumerate(seed_list)
             ])
@@ -523,4 +554,5 @@ __all__ = [
     "template_agents",
     "train",
     "train_chunk",
+    "validation_losses",
 ]

@@ -21,6 +21,7 @@ pytest.importorskip("ogbench")
 
 from floq_lite import evaluation, training
 from floq_lite.agents import FloqAgent
+from floq_lite.agents._common import BATCH_KEYS
 from floq_lite.cli import main as cli_main
 from floq_lite.data import navigate, ogbench_io
 
@@ -148,6 +149,30 @@ def test_nan_guard_names_metric_seed_and_step_and_keeps_the_good_checkpoint(data
     agents, step, _ = training.load_checkpoint(out, template)
     assert step == 10
     assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(agents.params))
+
+
+def test_validation_losses_are_the_training_losses_on_a_val_batch_without_a_gradient_step(floq_run, data_dir):
+    out, _ = floq_run
+    rows = _table(out / "metrics.csv")
+    val_cols = [k for k in rows[0] if k.startswith(training.VAL_PREFIX)]
+    train_cols = [k for k in rows[0] if "/" in k and not k.startswith(training.VAL_PREFIX)]
+    assert {"val/critic/critic_loss", "val/critic/floq_loss", "val/actor/actor_loss"} <= set(val_cols)
+    assert {c[len(training.VAL_PREFIX):] for c in val_cols} <= set(train_cols)
+    assert all(np.isfinite(float(r[k])) for r in rows for k in val_cols)
+    # The row of step 20 is the total loss of the checkpointed (step-20) agents on seed s's val batch of step 20.
+    meta = training.load_run(out)
+    agents, step, _ = training.load_checkpoint(out, training.template_agents("floq", meta["config_obj"], [0, 1], 2, 2))
+    _, _, val = ogbench_io.load(ENV, dataset_dir=data_dir, download=False)
+    val_ds = {k: jnp.asarray(np.asarray(val[k], np.float32)) for k in BATCH_KEYS}
+    for i, seed in enumerate(meta["seeds"]):
+        agent = evaluation.select_seed(agents, i)
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), training.VAL_KEY_SALT), step)
+        idx = jax.random.randint(key, (meta["config"]["batch_size"],), 0, len(val["rewards"]))
+        _, info = agent.total_loss({k: agent.params[k] for k in agent.TRAINABLE},
+                                   {k: v[idx] for k, v in val_ds.items()}, agent.rng)
+        row = next(r for r in rows if int(r["step"]) == step and int(r["seed"]) == seed)
+        for name in ("critic/critic_loss", "critic/floq_loss", "actor/actor_loss", "actor/q"):
+            np.testing.assert_allclose(float(row["val/" + name]), float(info[name]), rtol=1e-4, atol=1e-6)
 
 
 # --- evaluation ------------------------------------------------------------------------------------------------------
