@@ -61,12 +61,6 @@ SIZES = ("smoke", "teach", "paper")
 AGENTS = {"floq": FloqAgent, "fql": FQLAgent}
 
 
-def analytic_flops(agent: str, cfg: Any, ds: int = OBS_DIM, da: int = ACTION_DIM) -> tuple[int, int]:
-    """``(flops, saved)``: matmul FLOPs of one update as the official code computes it, and what the cached
-    first-layer (s, a) block of floq_lite's integrations saves (:func:`floq_lite.reporting.update_flops`)."""
-    return update_flops(agent, cfg, ds, da)
-
-
 def _config(agent: str, size: str, variant: str):
     overrides = {}
     if agent == "floq":
@@ -122,7 +116,7 @@ def bench(agent: str, size: str, variant: str, steps: int, seeds: list[int]) -> 
     jax.block_until_ready(ag.update_many_sampled(data, key, steps))
     scan_ms = 1e3 * (time.perf_counter() - t0) / steps
 
-    flops, saved = analytic_flops(agent, cfg)
+    flops, saved = update_flops(agent, cfg, OBS_DIM, ACTION_DIM)
     row = {
         "agent": agent, "size": size, "variant": variant if agent == "floq" else "-", "batch": B,
         "compile_s": round(compile_s, 2), "ms_per_update": round(ms, 3), "updates_per_s": round(1e3 / ms, 1),

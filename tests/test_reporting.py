@@ -285,3 +285,15 @@ def test_antmaze_figures_from_committed_artifacts():
     assert "ms per update" in ant_plots.speed_table(reporting.load_artifact("update_speed_cpu"))
     for fig in figs:
         plt.close(fig)
+
+
+def test_grid_points_mask_agrees_with_the_maze_cells():
+    """The wall mask of the grid (used by the critic maps of chapters 5 and 6) matches MazeGrid.cell_of point by point."""
+    from floq_lite.data.navigate import MazeGrid
+    from floq_lite.evaluation import make_env
+
+    grid = MazeGrid.from_env(make_env("pointmaze-medium-navigate-singletask-v0"))
+    xs, ys, free = reporting.grid_points(grid.walls, grid.unit, grid.offset_x, grid.offset_y, 3)
+    expected = np.array([[not grid.walls[grid.cell_of((x, y))] for x in xs] for y in ys])
+    np.testing.assert_array_equal(free, expected)
+    assert 0.2 < free.mean() < 0.8  # both walls and corridors are present

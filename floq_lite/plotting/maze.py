@@ -25,6 +25,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from floq_lite.data.navigate import MazeGrid
+from floq_lite.reporting import grid_points
 
 _COLORS = {"floq": "tab:blue", "fql": "tab:orange"}
 
@@ -90,12 +91,7 @@ def plot_learning_curves(runs: Mapping[str, str | os.PathLike[str]], *, tier: st
 
 def xy_grid(grid: MazeGrid, resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points covering the maze: ``xs (W',)``, ``ys (H',)`` and a mask ``free (H', W')`` (False inside walls)."""
-    h, w = grid.walls.shape
-    lo_x, lo_y = -grid.offset_x - grid.unit / 2, -grid.offset_y - grid.unit / 2
-    xs = lo_x + (np.arange(resolution * w) + 0.5) * grid.unit / resolution
-    ys = lo_y + (np.arange(resolution * h) + 0.5) * grid.unit / resolution
-    free = np.array([[not grid.walls[grid.cell_of((x, y))] for x in xs] for y in ys])
-    return xs, ys, free
+    return grid_points(grid.walls, grid.unit, grid.offset_x, grid.offset_y, resolution)
 
 
 def q_on_grid(agent: Any, xs: np.ndarray, ys: np.ndarray, action: Sequence[float], *, flow_steps: int | None = None,
