@@ -256,7 +256,7 @@ def dataset_coverage(dataset_name: str, dataset_dir: str | os.PathLike[str] | No
     Reads ``qpos[:, :2]`` (x-y) and ``terminals`` of ``<dataset_dir>/<dataset_name>.npz`` and returns: the maze
     (walls, unit, offsets: enough to draw it without MuJoCo) and its singletask goals; an x-y histogram with
     ``bins_per_cell`` bins per cell side (rows = y, columns = x); per-cell counts; the number of transitions and
-    episodes; the fraction of free cells visited; a few episodes' paths (every ``sample_every``-th row of the first
+    episodes; the fraction of free cells visited; the rows each singletask task rewards; a few episodes' paths (every ``sample_every``-th row of the first
     ``sample_episodes`` episodes). ``extra`` (how the data was made) is stored as is.
     """
     from floq_lite.data import MazeGrid, cell_coverage, dataset_paths
@@ -274,6 +274,7 @@ def dataset_coverage(dataset_name: str, dataset_dir: str | os.PathLike[str] | No
     maze = env.unwrapped
     goals = [[float(v) for v in maze.ij_to_xy(t["goal_ij"])] for t in getattr(maze, "task_infos", [])]
     starts = [[float(v) for v in maze.ij_to_xy(t["init_ij"])] for t in getattr(maze, "task_infos", [])]
+    goal_tol = float(maze._goal_tol)  # the singletask relabelling's success radius (0.5 ant, 1.0 point)
     env.close()
 
     h, w = grid.walls.shape
@@ -300,6 +301,9 @@ def dataset_coverage(dataset_name: str, dataset_dir: str | os.PathLike[str] | No
                  "offset_y": grid.offset_y, "jitter": grid.jitter},
         "task_goals_xy": goals,
         "task_starts_xy": starts,
+        "goal_tolerance": goal_tol,
+        # Rows the singletask relabelling rewards (within goal_tol of each task's goal), one count per task.
+        "task_goal_rows": [int((np.linalg.norm(xy - np.asarray(g), axis=1) <= goal_tol).sum()) for g in goals],
         "histogram": {"bins_per_cell": bins_per_cell, "x_range": [x0, x1], "y_range": [y0, y1],
                       "counts": hist.astype(int).tolist()},
         "cell_counts": cells.astype(int).tolist(),
@@ -649,13 +653,35 @@ def config_table(columns: Mapping[str, Mapping[str, Any]], cls: type, *, fields:
     return "\n".join(lines)
 
 
+# Fields that change what the agents compute (the rest set sizes and schedules); r_min / r_max are read off the data.
+ALGORITHMIC_KNOBS = ("lr", "discount", "tau", "q_agg", "alpha", "noise_coverage", "z_embed", "time_embed", "num_bins",
+                     "sigma", "reward_offset", "layer_norm", "normalize_q_loss", "value_num_ensembles",
+                     "flow_num_ensembles")
+
+
+def paper_config(agent: str, env_name: str) -> dict[str, Any]:
+    """The paper-tier config of ``agent`` for ``env_name`` in the JSON form run artifacts store (tuples as lists)."""
+    from floq_lite.config import make_config
+
+    return json.loads(json.dumps(dataclasses.asdict(make_config(agent, tier="paper", env_name=env_name))))
+
+
+def config_changes(paper: Mapping[str, Any], ours: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """``(changed, algorithmic)``: the fields where ``ours`` differs from ``paper``, and those among them that are in
+    :data:`ALGORITHMIC_KNOBS` (an empty second list means only sizes and schedules changed)."""
+    changed = [k for k in paper if k in ours and ours[k] != paper[k] and k not in ("r_min", "r_max")]
+    return changed, [k for k in changed if k in ALGORITHMIC_KNOBS]
+
+
 __all__ = [
+    "ALGORITHMIC_KNOBS",
     "ARTIFACTS_DIR",
     "DEFAULT_METRICS",
     "PAPER_RESULTS",
     "ArtifactMissingError",
     "artifact_path",
     "body_observation",
+    "config_changes",
     "config_comments",
     "config_table",
     "dataset_coverage",
@@ -672,6 +698,7 @@ __all__ = [
     "load_artifact",
     "load_run_agents",
     "observations_at",
+    "paper_config",
     "run_summary",
     "thin_indices",
     "update_flops",

@@ -23,7 +23,7 @@ from floq_lite import evaluation, training
 from floq_lite.agents import FloqAgent
 from floq_lite.agents._common import BATCH_KEYS
 from floq_lite.cli import main as cli_main
-from floq_lite.data import navigate, ogbench_io
+from floq_lite.data import ogbench_io
 
 DATASET = "pointmaze-medium-navigate-v0"
 ENV = "pointmaze-medium-navigate-singletask-v0"
@@ -41,15 +41,6 @@ def _cli_sets(overrides: dict) -> list[str]:
     for k, v in overrides.items():
         out += ["--set", f"{k}={v!r}"]
     return out
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ogbench")
-    data = navigate.generate_navigate(DATASET, episodes=2, val_episodes=1, episode_length=200, seed=0,
-                                      progress=False)
-    ogbench_io.write_dataset(DATASET, data.train, data.val, root)
-    return root
 
 
 def _train(data_dir, out, **kwargs):

@@ -17,7 +17,7 @@ pytest.importorskip("ogbench")
 
 from floq_lite import reporting, training
 from floq_lite.config import FloqConfig, FQLConfig, make_config
-from floq_lite.data import MazeGrid, cell_coverage, navigate, ogbench_io
+from floq_lite.data import MazeGrid, cell_coverage
 
 DATASET = "pointmaze-medium-navigate-v0"
 ENV = "pointmaze-medium-navigate-singletask-v0"
@@ -30,15 +30,6 @@ TINY_FQL = {k: v for k, v in TINY.items() if k not in ("block_width", "block_dep
                                                           "noise_samples")}
 COMMITTED = ("ant_expert_training.csv", "antmaze_large_coverage.json", "antmaze_large_cpu_runs.json",
              "antmaze_large_k_eval.json", "antmaze_large_value_maps.json", "update_speed_cpu.json")
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ogbench")
-    data = navigate.generate_navigate(DATASET, episodes=2, val_episodes=1, episode_length=200, seed=0,
-                                      progress=False)
-    ogbench_io.write_dataset(DATASET, data.train, data.val, root)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +138,26 @@ def test_coverage_counts_every_row_and_is_small(data_dir, tmp_path):
     assert cov["extra"] == {"how": "test"}
     assert path.stat().st_size < 200_000
     assert reporting.load_artifact("coverage.json", directory=tmp_path) == cov
+
+
+def test_coverage_task_goal_rows_agree_with_the_official_relabelling(data_dir, tmp_path):
+    """task_goal_rows[k] is the number of rows the singletask loader rewards (reward 0) for task k + 1."""
+    from floq_lite.data import ogbench_io
+
+    with np.load(data_dir / f"{DATASET}.npz") as f:
+        train = {k: f[k].copy() for k in f.files}
+    with np.load(data_dir / f"{DATASET}-val.npz") as f:
+        val = {k: f[k].copy() for k in f.files}
+    goals = reporting.dataset_coverage(DATASET, data_dir)["task_goals_xy"]
+    train["qpos"][10:15, :2] = goals[0]  # five rows exactly at task 1's goal, one just inside the radius
+    train["qpos"][20, :2] = np.asarray(goals[0]) + [0.9, 0.0]
+    ogbench_io.write_dataset(DATASET, train, val, tmp_path)
+    cov = reporting.dataset_coverage(DATASET, tmp_path)
+    assert cov["goal_tolerance"] == 1.0 and cov["task_goal_rows"][0] >= 6
+    for task, count in enumerate(cov["task_goal_rows"], start=1):
+        _, data, _ = ogbench_io.load(f"pointmaze-medium-navigate-singletask-task{task}-v0", dataset_dir=tmp_path,
+                                     download=False)
+        assert int((data["rewards"] == 0).sum()) == count, task
 
 
 def test_coverage_of_a_missing_dataset_says_how_to_make_it(tmp_path):
@@ -297,3 +308,16 @@ def test_grid_points_mask_agrees_with_the_maze_cells():
     expected = np.array([[not grid.walls[grid.cell_of((x, y))] for x in xs] for y in ys])
     np.testing.assert_array_equal(free, expected)
     assert 0.2 < free.mean() < 0.8  # both walls and corridors are present
+
+
+def test_config_changes_separate_sizes_from_algorithmic_knobs():
+    env = "antmaze-large-navigate-singletask-v0"
+    paper = reporting.paper_config("floq", env)
+    assert paper["alpha"] == 10.0 and isinstance(paper["actor_hidden_dims"], list)  # JSON form, antmaze override
+    assert reporting.config_changes(paper, paper) == ([], [])
+    ours = dict(paper, batch_size=128, alpha=3.0, r_min=-5.0)
+    assert reporting.config_changes(paper, ours) == (["batch_size", "alpha"], ["alpha"])
+    # The committed CPU runs change sizes and schedules only, never the algorithm.
+    for agent, run in reporting.load_artifact("antmaze_large_cpu_runs")["agents"].items():
+        changed, algorithmic = reporting.config_changes(reporting.paper_config(agent, env), run["config"])
+        assert changed and algorithmic == [], agent

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from floq_lite.atomic import atomic_write
+from floq_lite.atomic import atomic_write, atomic_write_bytes
 from floq_lite.expert import sac
 from floq_lite.expert.ant_xy import ACTION_DIM, OBS_DIM, make_ant_xy_env, seeded_reset
 from floq_lite.expert.shipped import save_actor
@@ -109,7 +109,7 @@ def _save_checkpoint(out: Path, state: sac.SACState, buffer: ReplayBuffer, extra
 
     buffer.save(out / BUFFER)  # the buffer first: a checkpoint never points past the rows saved with it
     payload = {"sac": serialization.to_state_dict(jax.device_get(state)), "extra": json.dumps(extra)}
-    atomic_write(out / CHECKPOINT, lambda f: f.write(serialization.msgpack_serialize(payload)))
+    atomic_write_bytes(out / CHECKPOINT, serialization.msgpack_serialize(payload))
 
 
 def _load_checkpoint(out: Path, template: sac.SACState, buffer: ReplayBuffer) -> tuple[sac.SACState, dict]:
