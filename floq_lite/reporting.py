@@ -35,7 +35,6 @@ import csv
 import dataclasses
 import inspect
 import io
-import itertools
 import json
 import math
 import os
@@ -48,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from floq_lite.atomic import atomic_write_bytes
+from floq_lite.networks.mlp import mlp_flops
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 """Where the committed artifacts live (package data: ``floq_lite/artifacts/*.json`` and ``*.csv``)."""
@@ -188,7 +188,7 @@ def run_summary(run_dir: str | os.PathLike[str], *, last_n: int = 3, metrics: Se
     finals = final_success(ev_steps, ev["success_rate"], last_n)
     counted = sorted(ev_steps)[-last_n:]
     return {
-        "run_dir": str(run_dir),
+        "run_name": run_dir.name,  # not the path: artifacts hold no machine-specific paths
         "agent": meta["agent"],
         "env_name": meta["env_name"],
         "tier": meta["tier"],
@@ -201,7 +201,7 @@ def run_summary(run_dir: str | os.PathLike[str], *, last_n: int = 3, metrics: Se
         "hardware": meta.get("hardware"),
         "config": meta["config"],
         "overrides": meta.get("overrides", {}),
-        "dataset": meta.get("dataset"),
+        "dataset": {k: v for k, v in (meta.get("dataset") or {}).items() if k != "dataset_dir"},
         "eval_max_episode_steps": meta.get("eval_max_episode_steps"),
         "eval": {"steps": ev_steps, **{k: v for k, v in ev.items()}},
         "metrics": {"steps": [m_steps[i] for i in keep], "thinned_from": len(m_steps),
@@ -340,7 +340,7 @@ def export_k_eval(run_dir: str | os.PathLike[str], path: str | os.PathLike[str],
         raise ValueError(f"{run_dir} is a {meta['agent']} run; K at evaluation time needs a floq run.")
     seeds = [int(s) for s in meta["seeds"]]
     episodes = int(episodes or meta["config"]["eval_episodes"])
-    envs = [evaluation.make_env(meta["env_name"], max_episode_steps) for _ in seeds]
+    envs = evaluation.make_envs(meta["env_name"], len(seeds) * episodes, max_episode_steps)
     rows = []
     t0 = time.perf_counter()
     for k in ks:
@@ -352,7 +352,7 @@ def export_k_eval(run_dir: str | os.PathLike[str], path: str | os.PathLike[str],
     study = {
         "format": K_EVAL_FORMAT,
         **_provenance(),
-        "run_dir": str(run_dir),
+        "run_name": Path(run_dir).name,
         "env_name": meta["env_name"],
         "tier": meta["tier"],
         "seeds": seeds,
@@ -505,10 +505,6 @@ def export_value_maps(runs: Mapping[str, str | os.PathLike[str]], path: str | os
 # --- compute cost -------------------------------------------------------------------------------------------------
 
 
-def _mlp_flops(dims: Sequence[int], rows: int) -> int:
-    return sum(2 * a * b for a, b in itertools.pairwise(dims)) * rows
-
-
 def update_flops(agent: str, cfg: Any, obs_dim: int, action_dim: int) -> tuple[int, int]:
     """``(flops, saved)``: matmul FLOPs of one gradient update of ``agent`` with config ``cfg``, counted as the
     official code computes it, and what floq_lite's cached first-layer ``(s, a)`` block saves in the integrations.
@@ -530,15 +526,15 @@ def update_flops(agent: str, cfg: Any, obs_dim: int, action_dim: int) -> tuple[i
     onestep, bc = [ds + da, *A, da], [ds + da + 1, *A, da]
     value = [ds + da, *cfg.value_hidden_dims, 1]
     E = cfg.flow_num_ensembles if agent == "floq" else cfg.value_num_ensembles
-    actor = (3 * _mlp_flops(bc, B) + cfg.actor_flow_steps * _mlp_flops(bc, B) + 3 * _mlp_flops(onestep, B)
-             + 2 * E * _mlp_flops(value, B) + _mlp_flops(onestep, B))
+    actor = (3 * mlp_flops(bc, B) + cfg.actor_flow_steps * mlp_flops(bc, B) + 3 * mlp_flops(onestep, B)
+             + 2 * E * mlp_flops(value, B) + mlp_flops(onestep, B))
     if agent == "fql":
-        return actor + _mlp_flops(onestep, B) + E * _mlp_flops(value, B) + 3 * E * _mlp_flops(value, B), 0
+        return actor + mlp_flops(onestep, B) + E * mlp_flops(value, B) + 3 * E * mlp_flops(value, B), 0
     R, K = cfg.noise_samples, cfg.critic_flow_steps
     zt = z_embed_dim(cfg.z_embed, cfg.num_bins) + time_embed_dim(cfg.time_embed, cfg.time_embed_dim)
     vf = [ds + da + zt, *cfg.vf_hidden_dims, 1]
-    critic = (_mlp_flops(onestep, B * R) + 2 * K * E * _mlp_flops(vf, B * R) + 3 * E * _mlp_flops(vf, B * R)
-              + 3 * E * _mlp_flops(value, B))
+    critic = (mlp_flops(onestep, B * R) + 2 * K * E * mlp_flops(vf, B * R) + 3 * E * mlp_flops(vf, B * R)
+              + 3 * E * mlp_flops(value, B))
     saved = 2 * (K - 1) * E * 2 * (ds + da) * cfg.block_width * B * R
     return actor + critic, saved
 

@@ -19,7 +19,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from floq_lite import curvature, design
+from floq_lite.studies import curvature, design
 from floq_lite.flow import GaussianMixture
 from floq_lite.plotting import design as design_plots
 from floq_lite.plotting import paths as plots

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from floq_lite import curvature as cv
+from floq_lite.studies import curvature as cv
 from floq_lite.flow import integrate, marginal_field, point_target_field
 
 KS = [8, 16, 32, 64, 128]

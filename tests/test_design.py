@@ -1,4 +1,4 @@
-"""Real properties of the chapter 4 computations in floq_lite.design (and its kappa x K figure)."""
+"""Real properties of the chapter 4 computations in floq_lite.studies.design (and its kappa x K figure)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from floq_lite import design
+from floq_lite.studies import design
 from floq_lite.critic.floq import noise_interval
 from floq_lite.flow import GaussianMixture, Uniform, integrate, marginal_field
 from floq_lite.networks.embeddings import hl_gauss_embed, hl_gauss_support

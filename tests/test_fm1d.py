@@ -1,4 +1,4 @@
-"""Training a 1D velocity field by conditional flow matching (``floq_lite.fm1d``) recovers the exact marginal field.
+"""Training a 1D velocity field by conditional flow matching (``floq_lite.studies.fm1d``) recovers the exact marginal field.
 
 Reference numbers (measured on a 2-core CPU, seeds 0-2, the ``TEST_CONFIG`` below): final loss 2.45-2.50 against a
 floor of 2.49; path-weighted field RMSE 0.056-0.065 (the exact field's own RMS size is 1.45); KS distance of
@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from floq_lite import fm1d
+from floq_lite.studies import fm1d
 from floq_lite.flow import exact, integrate
 
 SOURCE = exact.Gaussian()

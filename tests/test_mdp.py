@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from floq_lite import mdp
+from floq_lite.studies import mdp
 
 
 def test_deterministic_corridor_matches_closed_form():
@@ -83,3 +83,64 @@ def test_one_step_target_distribution():
     assert cum[-1] == pytest.approx(1.0) and np.all(np.diff(values) > 0) and np.all(np.diff(cum) > 0)
     mean = np.sum(np.diff(np.concatenate([[0.0], cum])) * values)
     assert mean == pytest.approx(q_star[s, a], abs=1e-9)  # the targets average to Q*
+
+
+# --- chapter 7: policy evaluation, coordinates, generated mazes ----------------------------------------------------
+
+
+def test_policy_evaluation_on_a_corridor_matches_closed_forms():
+    gamma = 0.9
+    corridor = mdp.make_maze(("....G",), slip=0.0, discount=gamma)
+    right, left = 1, 3
+    v = mdp.policy_evaluation(corridor, np.full(corridor.num_states, right))
+    for s in range(4):  # d cells from the goal: d - 1 steps of -1, then the free step into the goal
+        d = 4 - s
+        assert v[s] == pytest.approx(-(1 - gamma ** (d - 1)) / (1 - gamma), abs=1e-9)
+    assert v[corridor.goal] == 0.0
+    # "left" never arrives: -1 for ever.
+    stuck = mdp.policy_evaluation(corridor, np.full(corridor.num_states, left))
+    np.testing.assert_allclose(stuck[:4], -1 / (1 - gamma), atol=1e-9)
+    # The greedy policy of Q* has no gap and agrees everywhere; a policy that goes left loses what the closed forms say.
+    q_star = mdp.value_iteration(corridor)
+    assert mdp.greedy_policy_gap(corridor, q_star, q_star) == pytest.approx(0.0, abs=1e-9)
+    assert mdp.greedy_agreement(corridor, q_star, q_star) == 1.0
+    q_left = np.zeros_like(q_star)
+    q_left[:, left] = 1.0
+    assert mdp.greedy_agreement(corridor, q_left, q_star) == 0.0
+    assert mdp.greedy_policy_gap(corridor, q_left, q_star) == pytest.approx(np.mean(v[:4] + 1 / (1 - gamma)))
+    with pytest.raises(ValueError, match="shape"):
+        mdp.policy_evaluation(corridor, np.zeros(3))
+
+
+def test_policy_evaluation_of_q_star_greedy_is_v_star_on_a_slippery_maze():
+    maze = mdp.make_maze()
+    q_star = mdp.value_iteration(maze)
+    v = mdp.policy_evaluation(maze, mdp.greedy_actions(q_star))
+    np.testing.assert_allclose(v[maze.nonterminal], q_star.max(axis=1)[maze.nonterminal], atol=1e-8)
+
+
+def test_generated_layouts_are_connected_deterministic_and_have_one_goal():
+    for size, seed in ((11, 0), (15, 1), (7, 3)):
+        layout = mdp.generated_layout(size, size, seed=seed)
+        assert layout == mdp.generated_layout(size, size, seed=seed)
+        assert len(layout) == size and {len(r) for r in layout} == {size} and "".join(layout).count("G") == 1
+        maze = mdp.make_maze(layout, slip=0.0)
+        q = mdp.value_iteration(maze)
+        # Every free cell reaches the goal: its value is above the never-arriving -1 / (1 - gamma).
+        assert q.max(axis=1)[maze.nonterminal].min() > -1 / (1 - maze.discount) + 1e-6
+    assert mdp.generated_layout(11, 11, seed=0) != mdp.generated_layout(11, 11, seed=1)
+    more = sum(r.count(".") for r in mdp.generated_layout(11, 11, seed=0, loops=0.5))
+    assert more > sum(r.count(".") for r in mdp.generated_layout(11, 11, seed=0, loops=0.0))
+    with pytest.raises(ValueError, match="3 x 3"):
+        mdp.generated_layout(2, 5)
+
+
+def test_state_features():
+    maze = mdp.make_maze()
+    onehot = mdp.state_features(maze, "onehot")
+    np.testing.assert_array_equal(onehot, np.eye(maze.num_states))
+    coords = mdp.state_features(maze, "coords")
+    assert coords.shape == (maze.num_states, 2) and coords.min() == -1.0 and coords.max() == 1.0
+    assert len({tuple(c) for c in coords}) == maze.num_states  # every state has its own coordinates
+    with pytest.raises(ValueError, match="inputs"):
+        mdp.state_features(maze, "pixels")

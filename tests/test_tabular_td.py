@@ -8,8 +8,8 @@ import jax
 import numpy as np
 import pytest
 
-from floq_lite import mdp
-from floq_lite import tabular_td as td
+from floq_lite.studies import mdp
+from floq_lite.studies import tabular_td as td
 
 MAZE = mdp.make_maze()
 Q_STAR = mdp.value_iteration(MAZE)
@@ -97,3 +97,136 @@ def test_config_errors_are_explained():
         td.TDConfig(num_steps=100, eval_every=30)
     with pytest.raises(ValueError, match="kappa"):
         td.TDConfig(kappa=0.0)
+
+
+# --- chapter 7: coordinates, ResNet critic, t = 0 ablation, FLOPs, target refresh, recovery ------------------------
+
+
+def test_zero_only_one_step_flow_loss_is_a_monolithic_td_error_with_z0_as_extra_input():
+    # With t = 0 in the loss and K = 1, Q(s, a, z0) = z0 + v(0, z0 | s, a) and the flow-matching error
+    # (v - (y - z0))^2 is exactly (Q - y)^2: a monolithic squared TD error whose input also holds z0.
+    import jax.numpy as jnp
+
+    from floq_lite.critic import floq as floq_critic
+    from floq_lite.flow import sample_uniform_noise
+
+    cfg = CONFIG.replace(train_at_zero_only=True, flow_steps=1, batch_size=16)
+    prob = td._problem(MAZE, mdp.transition_dataset(MAZE))
+    critic = td._make_critic("flow", prob, MAZE, cfg)
+    params = critic.init(jax.random.PRNGKey(0))
+    batch = td._sample_batch(prob, jax.random.PRNGKey(1), cfg.batch_size)
+    noise = jnp.asarray(td.noise_interval(MAZE, cfg.kappa))
+    v_next = jnp.asarray(Q_STAR.max(axis=1), jnp.float32)  # a fixed target table: y is known
+    key = jax.random.PRNGKey(2)
+    loss = critic.loss(params, params, batch, key, noise, v_next)
+
+    obs, act, next_state, reward, mask = batch
+    y = reward + MAZE.discount * mask * v_next[next_state]  # (B,)
+    R, E = cfg.noise_samples, cfg.num_ensembles
+    x0 = sample_uniform_noise(jax.random.split(key, 3)[1], (cfg.batch_size * R, 1), noise[0], noise[1])
+    field = td.flow_field(MAZE, cfg)
+    z = floq_critic.tile_ensemble(x0, E)
+    q1 = z + field.apply({"params": params}, jnp.repeat(obs, R, 0), jnp.repeat(act, R, 0), z, 0.0)  # (E, B*R, 1)
+    err = (q1[..., 0] - jnp.repeat(y, R)[None]) ** 2  # (E, B*R)
+    want = jnp.mean(jnp.sum(err.reshape(E, cfg.batch_size, R), axis=-1))
+    np.testing.assert_allclose(float(loss), float(want), rtol=1e-5)
+    # Trained at t in [0, 1] instead, the same parameters give another loss (the test above can fail).
+    other = td._make_critic("flow", prob, MAZE, cfg.replace(train_at_zero_only=False))
+    assert abs(float(other.loss(params, params, batch, key, noise, v_next)) - float(want)) > 1e-3
+
+
+def test_flops_per_q_by_hand():
+    cfg = CONFIG.replace(hidden_dims=(64, 64))  # chapter 3's maze: 23 one-hot states + 4 actions = 27 inputs
+    mono = 2 * (2 * 27 * 64 + 2 * 64 * 64 + 2 * 64 * 1)  # two members
+    assert td.flops_per_q("monolithic", MAZE, cfg) == mono == 23_552
+    # The field's input also holds the 50 HL-Gauss bins and cos(t): 78 inputs; K passes.
+    flow = 2 * 8 * (2 * 78 * 64 + 2 * 64 * 64 + 2 * 64)
+    assert td.flops_per_q("flow", MAZE, cfg) == flow == 292_864
+    assert td.flops_per_q("flow", MAZE, cfg, flow_steps=1) == flow // 8
+    # ResNet: stem 27 -> 64, 2 blocks of 2 layers 64 -> 64, output 64 -> 1.
+    assert td.flops_per_q("resnet", MAZE, cfg) == 2 * (2 * 27 * 64 + 4 * 2 * 64 * 64 + 2 * 64)
+    coords = cfg.replace(inputs="coords")  # 2 coordinates + 4 actions
+    assert td.flops_per_q("monolithic", MAZE, coords) == 2 * (2 * 6 * 64 + 2 * 64 * 64 + 2 * 64)
+    deep = td.flop_matched_config("monolithic", MAZE, cfg, flow)
+    res = td.flop_matched_config("resnet", MAZE, cfg, flow)
+    for kind, matched in (("monolithic", deep), ("resnet", res)):
+        got = td.flops_per_q(kind, MAZE, matched)
+        assert abs(got - flow) <= 2 * 2 * 64 * 64 * 2  # within one layer (or one block) of the target
+    assert len(deep.hidden_dims) == 18 and res.resnet_blocks == 9
+    with pytest.raises(ValueError, match="kind"):
+        td.flops_per_q("transformer", MAZE, cfg)
+
+
+def test_resnet_and_coordinate_critics_learn():
+    big = mdp.make_maze(mdp.generated_layout(7, 7, seed=3))
+    q_star = mdp.value_iteration(big)
+    cfg = CONFIG.replace(inputs="coords", num_steps=600, eval_every=200, resnet_blocks=2, target_every=5)
+    res = td.train_critic("resnet", big, cfg, seeds=(0,), q_star=q_star)
+    assert jax.tree_util.tree_leaves(res.params)[0].shape[0] == 1  # one run
+    assert "resmlp" in res.params and res.kind == "resnet"
+    assert res.q_table.shape == (1, big.num_states, big.num_actions)
+    assert res.q_error[0, -1] < 0.5 * res.q_error[0, 0] and np.all(np.isfinite(res.loss[0, 1:]))
+    mono = td.train_critic("monolithic", big, cfg, seeds=(0,), q_star=q_star)
+    assert mono.q_error[0, -1] < 0.5 * mono.q_error[0, 0]
+    again = td.train_critic("monolithic", big, cfg, seeds=(0,), q_star=q_star)
+    np.testing.assert_array_equal(mono.q_table, again.q_table)  # a refreshed target table is still deterministic
+
+
+def test_resnet_value_shapes_and_its_regression_loss_decreases():
+    import jax.numpy as jnp
+    import optax
+
+    from floq_lite.networks import ResValue
+
+    net = ResValue(32, num_blocks=3, block_depth=2, num_ensembles=2)
+    obs, act = jax.random.normal(jax.random.PRNGKey(0), (64, 5)), jax.random.normal(jax.random.PRNGKey(1), (64, 3))
+    target = jnp.sin(obs[:, 0]) + act[:, 1] ** 2  # a fixed regression target: the loss must fall
+    params = net.init(jax.random.PRNGKey(2), obs, act)["params"]
+    assert net.apply({"params": params}, obs, act).shape == (2, 64)
+    dense = [k for k in params["resmlp"] if k.startswith("Dense_")]
+    assert len(dense) == 1 + 3 * 2 + 1  # stem, 3 blocks of 2 layers, output
+    opt = optax.adam(3e-3)
+    state = opt.init(params)
+
+    def loss_fn(p):
+        return jnp.mean((net.apply({"params": p}, obs, act) - target[None]) ** 2)
+
+    first = float(loss_fn(params))
+    for _ in range(200):
+        grads = jax.grad(loss_fn)(params)
+        updates, state = opt.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+    assert float(loss_fn(params)) < 0.1 * first
+
+
+def test_recovery_errors_and_z_paths(flow_result):
+    snap_cfg = SHORT.replace(num_steps=2 * SHORT.eval_every, snapshot_at=SHORT.eval_every)
+    res = td.train_flow(MAZE, snap_cfg, seeds=(0, 1), q_star=Q_STAR)
+    assert res.snapshot is not None
+    leaf_now, leaf_then = jax.tree_util.tree_leaves(res.params)[0], jax.tree_util.tree_leaves(res.snapshot)[0]
+    assert leaf_then.shape == leaf_now.shape and not np.allclose(leaf_now, leaf_then)
+    rec = td.recovery_errors(MAZE, res, q_star=Q_STAR, num_noise=8)
+    K = snap_cfg.flow_steps
+    assert rec["stale_error"].shape == rec["noise_gain"].shape == (2, K + 1)
+    np.testing.assert_allclose(rec["noise_gain"][:, -1], 1.0, rtol=1e-5)  # noise after the last step stays as is
+    assert np.all(rec["noise_gain"] > 0)
+    # No stale step: the final critic's error (up to the noise draws); all stale: about the snapshot's error.
+    np.testing.assert_allclose(rec["stale_error"][:, 0], res.q_error[:, -1], rtol=0.1)
+    np.testing.assert_allclose(rec["stale_error"][:, -1], res.q_error[:, 1], rtol=0.1)
+    t, z = td.z_paths(MAZE, flow_result, 0, 1, num_points=5)
+    assert t.tolist() == [i / 8 for i in range(9)] and z.shape == (5, 9)
+    low, high = td.noise_interval(MAZE, CONFIG.kappa)
+    np.testing.assert_allclose(z[:, 0], np.linspace(low, high, 5), rtol=1e-5)
+    with pytest.raises(ValueError, match="flow"):
+        td.recovery_errors(MAZE, td.train_monolithic(MAZE, SHORT, seeds=(0,), q_star=Q_STAR))
+
+
+def test_new_config_fields_are_validated():
+    with pytest.raises(ValueError, match="inputs"):
+        td.TDConfig(inputs="pixels")
+    with pytest.raises(ValueError, match="target_every"):
+        td.TDConfig(num_steps=400, eval_every=200, target_every=30)
+    with pytest.raises(ValueError, match="snapshot_at"):
+        td.TDConfig(num_steps=400, eval_every=200, snapshot_at=100)
+    with pytest.raises(ValueError, match="critic kind"):
+        td.train_critic("transformer", MAZE, SHORT)

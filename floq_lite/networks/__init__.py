@@ -2,6 +2,7 @@
 
 from floq_lite.networks.actors import ActorVectorField, OneStepPolicy
 from floq_lite.networks.critics import (
+    ResValue,
     SplitField,
     Value,
     VelocityField,
@@ -19,12 +20,14 @@ from floq_lite.networks.embeddings import (
     time_features,
     z_embed_dim,
 )
-from floq_lite.networks.mlp import MLP, default_init, ensemblize
+from floq_lite.networks.mlp import MLP, ResMLP, default_init, ensemblize
 
 __all__ = [
     "MLP",
     "ActorVectorField",
     "OneStepPolicy",
+    "ResMLP",
+    "ResValue",
     "SplitField",
     "Value",
     "VelocityField",

@@ -30,7 +30,7 @@ from floq_lite.networks.embeddings import (
     time_features,
     z_embed_dim,
 )
-from floq_lite.networks.mlp import MLP, ensemblize
+from floq_lite.networks.mlp import MLP, ResMLP, ensemblize
 
 Array = jax.Array
 Params = Any
@@ -119,6 +119,24 @@ class Value(nn.Module):
         member = ensemblize(MLP, self.num_ensembles, in_axes=None)
         mlp = member((*self.hidden_dims, 1), layer_norm=self.layer_norm, name="mlp")
         return mlp(x)[..., 0]  # (E, N)
+
+
+class ResValue(nn.Module):
+    """Ensemble of ResNet critics ``Q_e(s, a)`` (the official ``ResValue``, FQL-ResNet's critic); see
+    :class:`~floq_lite.networks.mlp.ResMLP`. ``__call__(observations (N, d_s), actions (N, d_a)) -> (E, N)``."""
+
+    width: int
+    num_blocks: int = 2
+    block_depth: int = 2
+    num_ensembles: int = 2
+    layer_norm: bool = True
+
+    @nn.compact
+    def __call__(self, observations: Array, actions: Array) -> Array:
+        x = jnp.concatenate([observations, actions], axis=-1)  # (N, d_s + d_a)
+        member = ensemblize(ResMLP, self.num_ensembles, in_axes=None)
+        net = member(self.width, self.num_blocks, self.block_depth, 1, self.layer_norm, name="resmlp")
+        return net(x)[..., 0]  # (E, N)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
-"""Chapter 4, floq's design choices: the figures (the numbers behind them are in :mod:`floq_lite.design`).
+"""Chapter 4, floq's design choices: the figures (the numbers behind them are in :mod:`floq_lite.studies.design`).
 
 Sections follow the chapter:
 
 1. noise interval: :func:`plot_paths_narrow_wide`, :func:`plot_error_vs_K` (from a
-   :class:`~floq_lite.design.KappaKGrid`);
+   :class:`~floq_lite.studies.design.KappaKGrid`);
 2. HL-Gauss embedding of ``z``: :func:`plot_hl_gauss`, :func:`plot_embedding_comparison`;
 3. time features: :func:`plot_time_features`;
 4. why the actor reads a distilled critic: :func:`plot_compute_graph`;
@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from floq_lite.design import KappaKGrid, embedding_sensitivity
+from floq_lite.studies.design import KappaKGrid, embedding_sensitivity
 from floq_lite.networks.embeddings import hl_gauss_embed, hl_gauss_support, minmax_embed, time_features
 from floq_lite.plotting.sliders import polylines, two_slider_plotly
 

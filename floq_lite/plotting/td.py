@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from floq_lite.mdp import ACTION_ARROWS, TabularMDP, greedy_actions
+from floq_lite.studies.mdp import ACTION_ARROWS, TabularMDP, greedy_actions
 
 _COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
 
@@ -24,8 +24,9 @@ def _band(ax, x, runs: np.ndarray, label: str, color: str) -> None:
         ax.fill_between(x, runs.min(axis=0), runs.max(axis=0), color=color, alpha=0.2, linewidth=0)
 
 
-def plot_maze_values(mdp: TabularMDP, q_star: np.ndarray, *, ax=None):
-    """Heat map of ``V*(s) = max_a Q*(s, a)`` over the maze, with the greedy action as an arrow in each cell."""
+def plot_maze_values(mdp: TabularMDP, q_star: np.ndarray, *, ax=None, annotate: bool = True):
+    """Heat map of ``V*(s) = max_a Q*(s, a)`` over the maze, with the greedy action as an arrow in each cell
+    (``annotate=False``: only the goal is marked, for mazes too big to label)."""
     rows, cols = len(mdp.layout), len(mdp.layout[0])
     grid = np.full((rows, cols), np.nan)
     v = q_star.max(axis=1)
@@ -37,8 +38,11 @@ def plot_maze_values(mdp: TabularMDP, q_star: np.ndarray, *, ax=None):
     im = ax.imshow(grid, cmap=cmap)
     greedy = greedy_actions(q_star)
     for s, (r, c) in enumerate(mdp.cells):
+        if not annotate and s != mdp.goal:
+            continue
         text = "G" if s == mdp.goal else f"{ACTION_ARROWS[greedy[s]]}\n{v[s]:.1f}"
-        ax.text(c, r, text, ha="center", va="center", fontsize=8, color="white" if v[s] < v.min() / 2 else "black")
+        ax.text(c, r, text, ha="center", va="center", fontsize=8 if annotate else 9, fontweight="normal" if annotate
+                else "bold", color="white" if v[s] < v.min() / 2 else "black")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"$V^*(s)=\\max_a Q^*(s,a)$, $\\gamma$={mdp.discount}, slip={mdp.slip}")
@@ -105,7 +109,7 @@ def plot_noise_interval(kappas: Sequence[float], steps: np.ndarray, errors: Mapp
     Right: the integrated value of one ``(s, a)`` from evenly spaced starts across each interval
     (``q_of_z0[kappa]`` is ``(M,)``, first seed), plotted against the start's relative position ``(z0 - l)/(u - l)``,
     with ``Q*(s, a)`` (``q_target``) and optionally the quantile function of the one-step targets
-    (``target_quantiles = (cum_prob, value)`` from :func:`floq_lite.mdp.one_step_target_quantiles`).
+    (``target_quantiles = (cum_prob, value)`` from :func:`floq_lite.studies.mdp.one_step_target_quantiles`).
     """
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10.5, 3.8))
     for kappa, color in zip(kappas, _COLORS):

@@ -5,7 +5,7 @@ Sections follow the chapter:
 
 1. noise interval: :func:`ogbench_noise_table`, :func:`kappa_k_grid` (exact marginal fields from
    ``Unif[kappa * q_min, 0]`` to a mixture of narrow targets, Euler with K steps, compared with the exact transport
-   map; both from :mod:`floq_lite.curvature`);
+   map; both from :mod:`floq_lite.studies.curvature`);
 2. HL-Gauss embedding of ``z``: :func:`hl_gauss_nonzero_fraction`, :func:`embedding_sensitivity`;
 4. why the actor reads a distilled critic: :func:`update_evaluation_counts`, :func:`actor_gradient_flops`;
 5. the sum over ``R`` in the flow-matching loss: :func:`sum_and_mean_losses`, :func:`sum_vs_mean_training`.
@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from floq_lite import curvature
+from floq_lite.studies import curvature
 from floq_lite.critic.floq import noise_interval
 from floq_lite.flow import GaussianMixture, Uniform
 from floq_lite.networks.embeddings import hl_gauss_embed, hl_gauss_support, minmax_embed, q_range
@@ -71,7 +71,7 @@ def floq_style_target(q_min: float = -100.0) -> GaussianMixture:
 
 def exact_endpoint(source: Uniform, target: GaussianMixture, z0: Array) -> np.ndarray:
     """Where the exact flow takes ``z0``: in 1D the flow keeps the order of points, so it is the quantile map
-    ``F_target^{-1}((z0 - l) / (u - l))`` (:func:`floq_lite.curvature.exact_paths` at ``t = 1``), float64."""
+    ``F_target^{-1}((z0 - l) / (u - l))`` (:func:`floq_lite.studies.curvature.exact_paths` at ``t = 1``), float64."""
     return curvature.exact_paths(source, target, np.ravel(z0), [1.0])[0].reshape(np.shape(z0))
 
 
@@ -115,7 +115,7 @@ def kappa_k_grid(
     num_paths: int = 21,
     num_points: int = 201,
 ) -> KappaKGrid:
-    """Compute :class:`KappaKGrid` with :func:`floq_lite.curvature.euler_paths` (every K in one loop, float64; one
+    """Compute :class:`KappaKGrid` with :func:`floq_lite.studies.curvature.euler_paths` (every K in one loop, float64; one
     compilation serves every ``kappa``) and :func:`exact_endpoint`."""
     target = floq_style_target(q_min) if target is None else target
     Ks = tuple(int(k) for k in Ks)

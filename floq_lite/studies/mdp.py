@@ -206,6 +206,104 @@ def one_hot_inputs(mdp: TabularMDP, states, actions) -> tuple[np.ndarray, np.nda
     return eye_s[np.asarray(states)], eye_a[np.asarray(actions)]
 
 
+def coordinate_features(mdp: TabularMDP) -> np.ndarray:
+    """``(S, 2)`` float32: each state's (row, col) scaled to ``[-1, 1]`` over the layout.
+
+    As network inputs these make neighbouring cells look alike: a wall between two cells makes ``Q*`` jump between
+    nearby inputs, a shape the network has to represent (with one-hot inputs it can store every state apart).
+    """
+    rows, cols = len(mdp.layout), len(mdp.layout[0])
+    scale = np.array([max(rows - 1, 1), max(cols - 1, 1)], dtype=np.float64)
+    return (2.0 * mdp.cells / scale - 1.0).astype(np.float32)
+
+
+def state_features(mdp: TabularMDP, inputs: str = "onehot") -> np.ndarray:
+    """The input of every state: ``"onehot"`` ``(S, S)`` or ``"coords"`` ``(S, 2)`` (:func:`coordinate_features`)."""
+    if inputs == "onehot":
+        return np.eye(mdp.num_states, dtype=np.float32)
+    if inputs == "coords":
+        return coordinate_features(mdp)
+    raise ValueError(f"Unknown inputs {inputs!r}; choose 'onehot' or 'coords'.")
+
+
+def generated_layout(rows: int, cols: int, *, seed: int = 0, loops: float = 0.15,
+                     goal: tuple[int, int] | None = None) -> tuple[str, ...]:
+    """A maze layout carved by a seeded depth-first search, with a fraction ``loops`` of extra openings.
+
+    Free cells sit on the even (row, col) positions of the carving grid and the walls between them are knocked out
+    along a random spanning tree, so every free cell is reachable; ``loops`` removes that fraction of the remaining
+    inner walls, which adds cycles (several routes, as in OGBench's mazes). ``rows`` and ``cols`` are the layout's
+    size; odd sizes use every border cell. The goal defaults to the free cell nearest the centre.
+    """
+    if rows < 3 or cols < 3:
+        raise ValueError(f"a generated maze needs at least 3 x 3 cells, got {rows} x {cols}.")
+    if not 0.0 <= loops <= 1.0:
+        raise ValueError(f"loops must be a fraction in [0, 1], got {loops}.")
+    rng = np.random.default_rng(seed)
+    grid = np.full((rows, cols), "#")
+    nodes = [(r, c) for r in range(0, rows, 2) for c in range(0, cols, 2)]
+    start = nodes[rng.integers(len(nodes))]
+    grid[start] = "."
+    stack, seen = [start], {start}
+    while stack:  # randomised DFS over the nodes, knocking out the wall between a node and its new neighbour
+        r, c = stack[-1]
+        nxt = [(r + dr, c + dc) for dr, dc in ((-2, 0), (0, 2), (2, 0), (0, -2))
+               if 0 <= r + dr < rows and 0 <= c + dc < cols and (r + dr, c + dc) not in seen]
+        if not nxt:
+            stack.pop()
+            continue
+        nr, nc = nxt[rng.integers(len(nxt))]
+        grid[(r + nr) // 2, (c + nc) // 2] = "."
+        grid[nr, nc] = "."
+        seen.add((nr, nc))
+        stack.append((nr, nc))
+    # Inner walls between two free cells (in a row or a column): open a fraction of them.
+    walls = [(r, c) for r in range(rows) for c in range(cols) if grid[r, c] == "#"
+             and ((0 < c < cols - 1 and grid[r, c - 1] == "." and grid[r, c + 1] == ".")
+                  or (0 < r < rows - 1 and grid[r - 1, c] == "." and grid[r + 1, c] == "."))]
+    for i in rng.permutation(len(walls))[: int(round(loops * len(walls)))]:
+        grid[walls[i]] = "."
+    free = np.argwhere(grid == ".")
+    if goal is None:
+        centre = np.array([(rows - 1) / 2, (cols - 1) / 2])
+        goal = tuple(free[np.argmin(np.abs(free - centre).sum(axis=1))])
+    if grid[goal] != ".":
+        raise ValueError(f"goal {goal} is not a free cell of the generated maze.")
+    grid[goal] = "G"
+    return tuple("".join(row) for row in grid)
+
+
+def policy_evaluation(mdp: TabularMDP, policy: np.ndarray) -> np.ndarray:
+    """Exact ``V^pi`` ``(S,)`` of a deterministic policy ``(S,)`` (action per state), by one linear solve.
+
+    ``V(s) = sum_s2 P(s2 | s, pi(s)) [r + gamma * mask * V(s2)]`` for every state but the goal (``V = 0`` there).
+    """
+    policy = np.asarray(policy, dtype=int)
+    if policy.shape != (mdp.num_states,):
+        raise ValueError(f"policy must have shape (S,) = ({mdp.num_states},), got {policy.shape}.")
+    idx = np.arange(mdp.num_states)
+    p = mdp.transitions[idx, policy]  # (S, S2)
+    r = np.sum(p * mdp.rewards[idx, policy], axis=1)  # (S,)
+    a = np.eye(mdp.num_states) - mdp.discount * p * mdp.masks[idx, policy]
+    a[mdp.goal] = 0.0
+    a[mdp.goal, mdp.goal] = 1.0
+    r[mdp.goal] = 0.0
+    return np.linalg.solve(a, r)
+
+
+def greedy_policy_gap(mdp: TabularMDP, q: np.ndarray, q_star: np.ndarray) -> float:
+    """``mean_{s != goal} V*(s) - V^pi(s)`` for the greedy policy of ``q``: what acting on ``q`` costs (>= 0)."""
+    v_pi = policy_evaluation(mdp, greedy_actions(q))
+    return float(np.mean((q_star.max(axis=1) - v_pi)[mdp.nonterminal]))
+
+
+def greedy_agreement(mdp: TabularMDP, q: np.ndarray, q_star: np.ndarray, tol: float = 1e-6) -> float:
+    """Fraction of non-goal states whose greedy action under ``q`` is optimal under ``Q*`` (ties count as agreement)."""
+    best = q_star.max(axis=1)
+    chosen = q_star[np.arange(mdp.num_states), greedy_actions(q)]
+    return float(np.mean((chosen >= best - tol)[mdp.nonterminal]))
+
+
 def all_pairs(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
     """Every ``(s, a)`` in row-major order: ``states (S*A,)``, ``actions (S*A,)``; reshape results to ``(S, A)``."""
     s, a = np.meshgrid(np.arange(mdp.num_states), np.arange(mdp.num_actions), indexing="ij")

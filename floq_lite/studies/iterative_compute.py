@@ -1,0 +1,313 @@
+"""Chapter 7's study: when do K integration steps pay? floq's scaling claim on mazes whose ``Q*`` is known.
+
+One *cell* of the study is one critic trained on one problem with one network width, 5 seeds vmapped (the flow
+critic at ``K = 8`` and width 64 also over three noise coverages ``kappa``, which are data, not compile-time
+constants). Per
+cell it keeps the ``|Q - Q*|`` curve of every seed, the final ``|Q - Q*|``, greedy-action agreement and greedy-policy
+gap (exact policy evaluation), the FLOPs per Q-value, and for flow critics the test-time recovery measurements and a
+few learned ``z_t`` paths.
+
+The critics of a problem at width ``w`` (all with 2 hidden layers unless said):
+
+==================  ===========================================================================================
+``monolithic``      the ``Value`` MLP
+``deep-mlp``        an MLP of width ``w`` with as many hidden layers as make its FLOPs per Q-value those of the
+                    flow critic at ``K = 8`` (the paper's compute-matched comparison)
+``resnet``          the official ResNet critic, as many residual blocks as match the same FLOPs
+``flow-K{k}``       the flow critic trained (and evaluated) with ``K = k`` Euler steps, ``k`` in 1, 2, 4, 8, 16
+``flow-t0``         floq's ablation: velocity supervised at ``t = 0`` only, one Euler step
+==================  ===========================================================================================
+
+The problems: chapter 3's maze (one-hot states) and two generated mazes whose states reach the networks as
+coordinates, so that the walls make ``Q*`` jump between neighbouring inputs and a small network is short of capacity.
+
+:func:`run_study` trains every cell of a tier's plan, writing one JSON per cell (a run that stops resumes where it
+was: finished cells are skipped), then merges them into one artifact (``floq_lite.iterative_compute/1``). The
+chapter plots the committed artifact and re-runs the ``teach`` plan live.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from floq_lite.atomic import atomic_write_bytes
+from floq_lite.studies import mdp as mdp_lib
+from floq_lite.studies import tabular_td as td
+from floq_lite.tiers import current_tier
+
+FORMAT = "floq_lite.iterative_compute/1"
+ARTIFACT = "iterative_compute.json"
+SEEDS = (0, 1, 2, 3, 4)
+FLOW_KS = (1, 2, 4, 8, 16)
+KAPPAS = (0.1, 0.25, 1.0)  # the flow-K8 cells train all three; every other flow cell uses the first
+MATCH_K = 8  # the FLOP-matched critics match the flow critic at this K
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """A maze and how its states reach the networks."""
+
+    name: str
+    layout: tuple[str, ...]
+    inputs: str  # "onehot" or "coords"
+    description: str
+
+    def mdp(self) -> mdp_lib.TabularMDP:
+        return mdp_lib.make_maze(self.layout)
+
+
+PROBLEMS: dict[str, Problem] = {
+    p.name: p for p in (
+        Problem("maze6", mdp_lib.DEFAULT_LAYOUT, "onehot", "chapter 3's 6x6 maze, one-hot states"),
+        Problem("maze11", mdp_lib.generated_layout(11, 11, seed=0), "coords", "a generated 11x11 maze, coordinates"),
+        Problem("maze15", mdp_lib.generated_layout(15, 15, seed=1), "coords", "a generated 15x15 maze, coordinates"),
+    )
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One critic on one problem at one width (all seeds together)."""
+
+    problem: str
+    critic: str  # monolithic, deep-mlp, resnet, flow-K{k}, flow-t0
+    width: int
+    steps: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.problem}__{self.critic}__w{self.width}"
+
+    @property
+    def kind(self) -> str:
+        return {"monolithic": "monolithic", "deep-mlp": "monolithic", "resnet": "resnet"}.get(self.critic, "flow")
+
+    @property
+    def flow_steps(self) -> int:
+        if self.critic == "flow-t0":
+            return 1
+        return int(self.critic.split("K")[1]) if self.critic.startswith("flow-K") else MATCH_K
+
+    @property
+    def kappas(self) -> tuple[float, ...]:
+        return KAPPAS if self.critic == f"flow-K{MATCH_K}" and self.width == 64 else KAPPAS[:1]
+
+
+def base_config(problem: Problem, width: int, steps: int) -> td.TDConfig:
+    """The shared training setup of every critic (chapter 3's, with a target table refreshed every 10 updates)."""
+    return td.TDConfig(
+        hidden_dims=(width, width),
+        batch_size=128,
+        lr=1e-3,
+        tau=0.05,
+        num_steps=steps,
+        eval_every=steps // 20,
+        kappa=KAPPAS[0],
+        flow_steps=MATCH_K,
+        noise_samples=4,
+        eval_noise_samples=8,
+        inputs=problem.inputs,
+        target_every=min(10, steps // 20),
+        snapshot_at=steps // 4 // (steps // 20) * (steps // 20),  # a stale copy at 25% (the follow-up freezes there)
+    )
+
+
+def cell_config(cell: Cell) -> td.TDConfig:
+    """The :class:`~floq_lite.studies.tabular_td.TDConfig` of a cell."""
+    problem = PROBLEMS[cell.problem]
+    cfg = base_config(problem, cell.width, cell.steps)
+    if cell.kind == "flow":
+        return cfg.replace(flow_steps=cell.flow_steps, train_at_zero_only=cell.critic == "flow-t0")
+    if cell.critic == "monolithic":
+        return cfg.replace(snapshot_at=0)
+    target = td.flops_per_q("flow", problem.mdp(), cfg, flow_steps=MATCH_K)
+    return td.flop_matched_config(cell.kind, problem.mdp(), cfg.replace(snapshot_at=0), target)
+
+
+# --- the plans of the tiers -------------------------------------------------------------------------------------------
+
+
+def plan(tier: str | None = None) -> list[Cell]:
+    """The cells of a tier: ``paper`` is the committed sweep (about an hour on 2 cores), ``teach`` the chapter's live
+    re-run (minutes), ``smoke`` a few seconds of the same code path."""
+    tier = current_tier(tier)
+    critics = ["monolithic", "deep-mlp", "resnet", *[f"flow-K{k}" for k in FLOW_KS], "flow-t0"]
+    if tier == "smoke":
+        return [Cell("maze6", c, 16, 40) for c in ("monolithic", "flow-K2", "flow-t0")]
+    if tier == "teach":
+        return [Cell("maze11", c, 64, 6000) for c in ("monolithic", "deep-mlp", "flow-K1", "flow-K8")]
+    steps = {"maze6": 8000, "maze11": 20000, "maze15": 20000}
+    cells = [Cell(p, c, 64, steps[p]) for p in ("maze6", "maze11") for c in critics]
+    cells += [Cell("maze15", c, 64, steps["maze15"]) for c in ("monolithic", "deep-mlp", "flow-K1", "flow-K8")]
+    cells += [Cell(p, c, w, steps[p]) for p in ("maze6", "maze11") for w in (16, 32, 128)
+              for c in ("monolithic", f"flow-K{MATCH_K}")]
+    return cells
+
+
+def study_seeds(tier: str | None = None) -> tuple[int, ...]:
+    return (0, 1) if current_tier(tier) == "smoke" else SEEDS
+
+
+# --- one cell ----------------------------------------------------------------------------------------------------------
+
+
+def _round(x: Any, digits: int = 5) -> Any:
+    return np.round(np.asarray(x, dtype=float), digits).tolist()
+
+
+def run_cell(cell: Cell, seeds: Sequence[int] = SEEDS, progress: bool = False) -> dict[str, Any]:
+    """Train one cell and measure it (see the module docstring). Returns a JSON-ready dict."""
+    problem = PROBLEMS[cell.problem]
+    maze = problem.mdp()
+    q_star = mdp_lib.value_iteration(maze)
+    cfg = cell_config(cell)
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    result = td.train_critic(cell.kind, maze, cfg, seeds, kappas=cell.kappas if cell.kind == "flow" else None,
+                             q_star=q_star, progress=progress)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    metrics = td.table_metrics(maze, result.q_table, q_star)
+    out: dict[str, Any] = {
+        "cell": dataclasses.asdict(cell),
+        "kind": cell.kind,
+        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
+        "depth": len(cfg.hidden_dims) if cell.kind == "monolithic" else None,
+        "resnet_blocks": cfg.resnet_blocks if cell.kind == "resnet" else None,
+        "flops_per_q": td.flops_per_q(cell.kind, maze, cfg),
+        "seeds": [int(s) for s in result.seeds],
+        "kappas": [float(k) for k in result.kappas],
+        "steps": [int(s) for s in result.steps],
+        "q_error_curve": _round(result.q_error),
+        "final": {k: _round(v) for k, v in metrics.items()},
+        "wall_time_s": round(wall, 1),
+        "cpu_time_s": round(cpu, 1),
+    }
+    if cell.kind == "flow":
+        first = result.select(cell.kappas[0])
+        rec = td.recovery_errors(maze, first, q_star=q_star)
+        out["recovery"] = {"steps_corrupted": rec["steps_corrupted"].tolist(), "stale_error": _round(rec["stale_error"]),
+                           "noise_gain": _round(rec["noise_gain"]), "snapshot_at": cfg.snapshot_at}
+        out["paths"] = _paths(maze, first, q_star)
+    return out
+
+
+def _paths(maze: mdp_lib.TabularMDP, result: td.TDResult, q_star: np.ndarray) -> dict[str, Any]:
+    """``z_t`` paths of seed 0 at its most and its least accurate ``(s, a)`` pair."""
+    err = np.abs(result.q_table[0] - q_star)
+    err[maze.goal] = np.nan
+    out = {}
+    for name, flat in (("best", np.nanargmin(err)), ("worst", np.nanargmax(err))):
+        s, a = np.unravel_index(flat, err.shape)
+        t, z = td.z_paths(maze, result, int(s), int(a), run=0)
+        out[name] = {"state": int(s), "action": int(a), "q_star": float(q_star[s, a]), "q": float(result.q_table[0, s, a]),
+                     "t": _round(t), "z": _round(z, 4)}
+    return out
+
+
+# --- the sweep ------------------------------------------------------------------------------------------------------
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    atomic_write_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
+
+
+def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress: bool = True,
+              log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train every cell of ``plan(tier)`` into ``out/cells/`` (skipping cells already there), then write the merged
+    artifact ``out/iterative_compute.json`` and return it."""
+    from floq_lite.reporting import _provenance
+
+    tier = current_tier(tier)
+    out = Path(out)
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    cells, seeds = plan(tier), study_seeds(tier)
+    t0 = time.perf_counter()
+    for i, cell in enumerate(cells):
+        path = out / "cells" / f"{cell.key}.json"
+        if path.exists():
+            continue
+        log(f"[{i + 1}/{len(cells)}] {cell.key}: {cell.steps} steps x {len(seeds)} seeds")
+        result = run_cell(cell, seeds, progress=progress)
+        _write_json(path, result)
+        finals = np.asarray(result["final"]["q_error"])
+        log(f"    mean |Q - Q*| {finals.mean():.3f} (seeds {finals.min():.3f}-{finals.max():.3f}) in "
+            f"{result['wall_time_s']:.0f} s")
+    merged = {cell.key: json.loads((out / "cells" / f"{cell.key}.json").read_text()) for cell in cells}
+    study = {
+        "format": FORMAT,
+        **_provenance(),
+        "tier": tier,
+        "seeds": list(seeds),
+        "problems": {name: {"layout": list(p.layout), "inputs": p.inputs, "description": p.description,
+                            "states": p.mdp().num_states} for name, p in PROBLEMS.items()
+                     if any(c.problem == name for c in cells)},
+        "cells": merged,
+        "wall_time_s": round(sum(c["wall_time_s"] for c in merged.values()), 1),
+        "cpu_time_s": round(sum(c["cpu_time_s"] for c in merged.values()), 1),
+        "command": f"floq-lite study iterative-compute --tier {tier} --out DIR",
+    }
+    _write_json(out / ARTIFACT, study)
+    log(f"wrote {out / ARTIFACT}: {len(merged)} cells, {study['wall_time_s']:.0f} s of training "
+        f"({time.perf_counter() - t0:.0f} s this call)")
+    return study
+
+
+# --- reading a study ------------------------------------------------------------------------------------------------
+
+
+def cells_of(study: dict[str, Any], problem: str, width: int | None = None) -> dict[str, dict[str, Any]]:
+    """``{critic: cell}`` of one problem (at one width, default 64 if present)."""
+    found = [c for c in study["cells"].values() if c["cell"]["problem"] == problem]
+    widths = sorted({c["cell"]["width"] for c in found})
+    width = width if width is not None else (64 if 64 in widths else widths[0])
+    return {c["cell"]["critic"]: c for c in found if c["cell"]["width"] == width}
+
+
+def final_error(cell: dict[str, Any], kappa: float | None = None, metric: str = "q_error") -> np.ndarray:
+    """Final ``metric`` per seed of a cell (flow-K8 cells: the runs with ``kappa``, default the first)."""
+    values, kappas = np.asarray(cell["final"][metric]), np.asarray(cell["kappas"])
+    kappa = kappas[0] if kappa is None else kappa
+    return values[np.isclose(kappas, kappa)]
+
+
+def error_map(study: dict[str, Any], metric: str = "q_error") -> list[dict[str, Any]]:
+    """The map: per problem (width 64), every critic's final ``metric`` (mean, std over seeds), its FLOPs per
+    Q-value, and which flow setting is best, against the monolithic and FLOP-matched critics."""
+    rows = []
+    for problem in study["problems"]:
+        cells = cells_of(study, problem)
+        for critic, cell in cells.items():
+            v = final_error(cell, metric=metric)
+            rows.append({"problem": problem, "critic": critic, "mean": float(v.mean()), "std": float(v.std()),
+                         "flops_per_q": int(cell["flops_per_q"])})
+    return rows
+
+
+def width_gap(study: dict[str, Any], metric: str = "q_error") -> tuple[list[str], list[int], np.ndarray]:
+    """``(problems, widths, gap)`` with ``gap[i, j]`` = mean final ``metric`` of the flow critic at ``K = 8``
+    minus that of the monolithic critic, problem ``i``, width ``j`` (NaN where a cell is missing). Negative: the
+    flow critic is better."""
+    problems = [p for p in study["problems"]]
+    widths = sorted({c["cell"]["width"] for c in study["cells"].values()})
+    gap = np.full((len(problems), len(widths)), np.nan)
+    for i, p in enumerate(problems):
+        for j, w in enumerate(widths):
+            cells = cells_of(study, p, w)
+            flow, mono = cells.get(f"flow-K{MATCH_K}"), cells.get("monolithic")
+            if flow and mono:
+                gap[i, j] = final_error(flow, metric=metric).mean() - final_error(mono, metric=metric).mean()
+    return problems, widths, gap
+
+
+__all__ = [
+    "ARTIFACT", "Cell", "FLOW_KS", "FORMAT", "KAPPAS", "MATCH_K", "PROBLEMS", "Problem", "base_config",
+    "cell_config", "cells_of", "error_map", "final_error", "plan", "run_cell", "run_study", "study_seeds",
+    "width_gap",
+]
