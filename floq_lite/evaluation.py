@@ -81,17 +81,31 @@ def select_seed(agents: Any, index: int) -> Any:
     return jax.tree.map(lambda x: x[index], agents)
 
 
+def _action_key(seed, step, episode, t):
+    """The policy-noise key of one action: a function of ``(seed, step, episode, t)`` only."""
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), EVAL_KEY_SALT)
+    for value in (step, episode, t):
+        key = jax.random.fold_in(key, value)
+    return key
+
+
 @jax.jit
 def _act(agents, observations, seeds, step, episodes, times):
-    """One action per seed: ``observations`` (S, d_s) -> (S, d_a); the noise key depends on (seed, step, ep, t)."""
+    """One action per (seed, slot): ``observations`` (S, W, d_s) -> (S, W, d_a).
 
-    def one(agent, obs, seed, episode, t):
-        key = jax.random.fold_in(jax.random.PRNGKey(seed), EVAL_KEY_SALT)
-        for value in (step, episode, t):
-            key = jax.random.fold_in(key, value)
-        return agent.sample_actions(obs[None], key)[0]
+    Slot ``w`` of seed ``s`` runs its own episode; its noise key depends on (seed, step, episode, t) only, so the
+    actions do not depend on how many episodes run side by side.
+    """
 
-    return jax.vmap(one)(agents, observations, seeds, episodes, times)
+    steps = jnp.broadcast_to(step, episodes.shape)  # a scalar, or one per (seed, slot)
+
+    def one_seed(agent, obs, seed, sts, eps, ts):  # obs (W, d_s); sts, eps, ts (W,)
+        def one_slot(o, st, episode, t):
+            return agent.sample_actions(o[None], _action_key(seed, st, episode, t))[0]
+
+        return jax.vmap(one_slot)(obs, sts, eps, ts)
+
+    return jax.vmap(one_seed)(agents, observations, seeds, steps, episodes, times)
 
 
 def _reset_seed(seed: int, step: int, episode: int) -> int:
@@ -111,6 +125,11 @@ def seeded_reset(env: Any, seed: int):
         np.random.set_state(state)
 
 
+def make_envs(env_name: str, count: int, max_episode_steps: int | None = None) -> list[Any]:
+    """``count`` fresh envs of ``env_name`` (one per seed and parallel episode slot)."""
+    return [make_env(env_name, max_episode_steps) for _ in range(count)]
+
+
 def evaluate(
     agents: Any,
     env_name: str | None = None,
@@ -125,6 +144,11 @@ def evaluate(
 ) -> list[SeedEval]:
     """Run ``episodes`` episodes per seed and return one :class:`SeedEval` per seed.
 
+    The episodes of all seeds run side by side: with ``W`` envs per seed, every time step is one jitted policy call
+    for ``S * W`` observations, and slot ``w`` of a seed plays its episodes ``w, w + W, w + 2W, ...``. The numbers
+    do not depend on ``W``: episode ``e`` of seed ``s`` always starts from the reset seed of ``(s, step, e)`` and
+    draws its policy noise from ``(s, step, e, t)``.
+
     Args:
       agents: a vmapped agent state with a leading seed axis of length ``len(seeds)``
         (use ``jax.tree.map(lambda x: x[None], agent)`` for a single agent).
@@ -132,7 +156,8 @@ def evaluate(
       episodes: episodes per seed.
       seeds: the training seed of each entry (keys the policy noise and env resets).
       step: the training step (part of the randomness, so evaluations at different steps differ).
-      envs: one env per seed to reuse (made from ``env_name`` if None).
+      envs: envs to reuse, ``W`` per seed (``len(envs) = S * W``; ``envs[i * W + w]`` is slot ``w`` of seed ``i``).
+        Default: :func:`make_envs` with ``W = episodes`` (every episode at once).
       max_episode_steps: time limit override (default: the env's registered limit, 1000 on the mazes).
       flow_steps: floq only: also report the flow-Q with this many Euler steps at the visited (s, a) pairs,
         next to the distilled critic and the flow-Q with the training K. Does not change the actions.
@@ -148,51 +173,50 @@ def evaluate(
     if envs is None:
         if env_name is None:
             raise ValueError("give env_name or envs.")
-        envs = [make_env(env_name, max_episode_steps) for _ in range(S)]
-    if len(envs) != S:
-        raise ValueError(f"need one env per seed ({S}), got {len(envs)}.")
+        envs = make_envs(env_name, S * episodes, max_episode_steps)
+    if not envs or len(envs) % S:
+        raise ValueError(f"need W envs per seed (a multiple of {S} envs), got {len(envs)}.")
+    W = min(len(envs) // S, episodes)
+    slot_envs = [[envs[i * (len(envs) // S) + w] for w in range(W)] for i in range(S)]
 
     keep_visited = flow_steps is not None and hasattr(agents, "flow_q")
     seed_arr = jnp.asarray(seeds, jnp.int32)
-    successes: list[list[float]] = [[] for _ in range(S)]
-    returns: list[list[float]] = [[] for _ in range(S)]
-    lengths: list[list[int]] = [[] for _ in range(S)]
-    visited_obs: list[list[np.ndarray]] = [[] for _ in range(S)]
-    visited_act: list[list[np.ndarray]] = [[] for _ in range(S)]
+    # Per seed and episode: success, return, length, and the visited (s, a) pairs (for the flow-Q diagnostics).
+    successes = np.zeros((S, episodes))
+    returns = np.zeros((S, episodes))
+    lengths = np.zeros((S, episodes), np.int64)
+    visited: list[list[list[tuple[np.ndarray, np.ndarray]]]] = [[[] for _ in range(episodes)] for _ in range(S)]
 
-    obs = [np.array(seeded_reset(envs[i], _reset_seed(seeds[i], step, 0))[0], np.float32) for i in range(S)]
-    ep = np.zeros(S, np.int32)
-    t = np.zeros(S, np.int32)
-    ret = np.zeros(S, np.float64)
-    active = np.ones(S, bool)
+    ep = np.tile(np.arange(W, dtype=np.int32), (S, 1))  # (S, W) the episode each slot plays
+    t = np.zeros((S, W), np.int32)
+    ret = np.zeros((S, W))
+    obs = np.stack([np.stack([np.asarray(seeded_reset(slot_envs[i][w], _reset_seed(seeds[i], step, w))[0],
+                                         np.float32) for w in range(W)]) for i in range(S)])  # (S, W, d_s)
+    active = np.ones((S, W), bool)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(desc="eval", unit="step", leave=False)
     while active.any():
-        actions = np.asarray(_act(agents, jnp.asarray(np.stack(obs)), seed_arr, step, jnp.asarray(ep),
-                                  jnp.asarray(t)))
-        for i in np.flatnonzero(active):
-            action = np.clip(actions[i], -1.0, 1.0)
-            if keep_visited and len(visited_obs[i]) < MAX_DIAGNOSTIC_ROWS:
-                visited_obs[i].append(obs[i][None].copy())
-                visited_act[i].append(action[None])
-            ob, reward, terminated, truncated, info = envs[i].step(action)
-            ret[i] += float(reward)
-            t[i] += 1
+        actions = np.asarray(_act(agents, jnp.asarray(obs), seed_arr, step, jnp.asarray(ep), jnp.asarray(t)))
+        for i, w in zip(*np.nonzero(active)):
+            e, env = int(ep[i, w]), slot_envs[i][w]
+            action = np.clip(actions[i, w], -1.0, 1.0)
+            if keep_visited:
+                visited[i][e].append((obs[i, w].copy(), action))
+            ob, reward, terminated, truncated, info = env.step(action)
+            ret[i, w] += float(reward)
+            t[i, w] += 1
             if terminated or truncated:
-                successes[i].append(float(info.get("success", 0.0)))
-                returns[i].append(float(ret[i]))
-                lengths[i].append(int(t[i]))
-                ep[i] += 1
-                t[i] = 0
-                ret[i] = 0.0
-                if ep[i] >= episodes:
-                    active[i] = False
+                successes[i, e], returns[i, e], lengths[i, e] = float(info.get("success", 0.0)), ret[i, w], t[i, w]
+                ep[i, w] += W
+                t[i, w], ret[i, w] = 0, 0.0
+                if ep[i, w] >= episodes:
+                    active[i, w] = False
                     continue
-                ob, _ = seeded_reset(envs[i], _reset_seed(seeds[i], step, int(ep[i])))
-            obs[i] = np.array(ob, np.float32)  # a copy: envs may reuse their observation buffer
+                ob, _ = seeded_reset(env, _reset_seed(seeds[i], step, int(ep[i, w])))
+            obs[i, w] = ob  # copied: envs may reuse their observation buffer
         if bar is not None:
             bar.update(1)
     if bar is not None:
@@ -201,16 +225,17 @@ def evaluate(
     results = []
     for i in range(S):
         diag: dict[str, float] = {}
-        if keep_visited and visited_obs[i]:
-            diag = q_diagnostics(select_seed(agents, i), np.concatenate(visited_obs[i]),
-                                 np.concatenate(visited_act[i]), flow_steps, seed=seeds[i])
+        pairs = [pair for e in range(episodes) for pair in visited[i][e]][:MAX_DIAGNOSTIC_ROWS]  # episode order
+        if keep_visited and pairs:
+            diag = q_diagnostics(select_seed(agents, i), np.stack([o for o, _ in pairs]),
+                                 np.stack([a for _, a in pairs]), flow_steps, seed=seeds[i])
         results.append(SeedEval(
             seed=seeds[i],
             success_rate=float(np.mean(successes[i])),
             return_mean=float(np.mean(returns[i])),
             episode_length_mean=float(np.mean(lengths[i])),
-            successes=successes[i],
-            returns=returns[i],
+            successes=successes[i].tolist(),
+            returns=returns[i].tolist(),
             q_diagnostics=diag,
         ))
     return results
@@ -242,46 +267,57 @@ def q_diagnostics(agent: Any, observations: np.ndarray, actions: np.ndarray, flo
 
 
 def success_by_start_distance(agents: Any, env_name: str, seeds: Sequence[int], max_steps: int) -> dict[int, np.ndarray]:
-    """How far from the goal a policy works: start it at the centre of every free maze cell in turn.
+    """How far from the goal a policy works: start it at the centre of every free maze cell.
 
     Each seed of the vmapped ``agents`` acts (one-step policy, as in :func:`evaluate`) for at most ``max_steps`` from
-    each start cell; the cells are grouped by their walking distance to the goal cell (BFS over the maze grid, in
-    cells). Returns ``{distance: success rate per seed (S,)}``. Start placement uses OGBench's ``set_xy``.
+    each start cell, all cells side by side (one env per seed and cell); the cells are grouped by their walking
+    distance to the goal cell (BFS over the maze grid, in cells). Returns ``{distance: success rate per seed (S,)}``.
+    Start placement uses OGBench's ``set_xy``; the policy noise of cell ``c`` at time ``t`` is keyed by
+    ``(seed, c, 0, t)``.
     """
     from floq_lite.data.navigate import MazeGrid
 
     seed_arr = np.asarray(list(seeds), np.int32)
-    envs = [make_env(env_name) for _ in seed_arr]
-    maze = MazeGrid.from_env(envs[0])
-    _, info = envs[0].reset(seed=0)
+    S = len(seed_arr)
+    probe = make_env(env_name)
+    maze = MazeGrid.from_env(probe)
+    _, info = probe.reset(seed=0)
     dist = maze.distances_to(maze.cell_of(info["goal"]))
+    probe.close()
+    cells = [(c, cell) for c, cell in enumerate(maze.empty_cells()) if dist[cell] != 0]  # (cell index, cell)
+    C = len(cells)
+    envs = [[make_env(env_name) for _ in range(C)] for _ in range(S)]  # (S, C)
+
+    def start_at(env, cell):
+        env.reset(seed=0)
+        env.unwrapped.set_xy(maze.center_of(cell))
+        return env.unwrapped.get_ob()
+
+    obs = np.asarray([[start_at(env, cell) for env, (_, cell) in zip(row, cells)] for row in envs],
+                     np.float32)  # (S, C, d_s)
+    cell_ids = jnp.asarray(np.tile([c for c, _ in cells], (S, 1)), jnp.int32)  # (S, C): the key's "step"
+    zeros = np.zeros((S, C), np.int32)
+    done, ok = np.zeros((S, C), bool), np.zeros((S, C))
+    for t in range(max_steps):
+        actions = np.asarray(_act(agents, jnp.asarray(obs), jnp.asarray(seed_arr), cell_ids, jnp.asarray(zeros),
+                                  jnp.asarray(zeros + t)))
+        for i, j in zip(*np.nonzero(~done)):
+            ob, _, terminated, truncated, info = envs[i][j].step(np.clip(actions[i, j], -1.0, 1.0))
+            obs[i, j] = ob
+            if terminated or truncated:
+                done[i, j], ok[i, j] = True, float(info["success"])
+        if done.all():
+            break
+    for row in envs:
+        for env in row:
+            env.close()
     found: dict[int, list[np.ndarray]] = {}
-    for cell_index, cell in enumerate(maze.empty_cells()):
-        if dist[cell] == 0:
-            continue
-        obs = []
-        for env in envs:
-            env.reset(seed=0)
-            env.unwrapped.set_xy(maze.center_of(cell))
-            obs.append(env.unwrapped.get_ob())
-        obs_arr = np.asarray(obs, np.float32)  # (S, d_s)
-        done, ok = np.zeros(len(envs), bool), np.zeros(len(envs))
-        for t in range(max_steps):
-            zeros = np.zeros(len(envs), np.int32)
-            actions = np.asarray(_act(agents, jnp.asarray(obs_arr), seed_arr, cell_index, zeros, zeros + t))
-            for i in np.flatnonzero(~done):
-                ob, _, terminated, truncated, info = envs[i].step(np.clip(actions[i], -1.0, 1.0))
-                obs_arr[i] = ob
-                if terminated or truncated:
-                    done[i], ok[i] = True, float(info["success"])
-            if done.all():
-                break
-        found.setdefault(int(dist[cell]), []).append(ok)
-    for env in envs:
-        env.close()
+    for j, (_, cell) in enumerate(cells):
+        found.setdefault(int(dist[cell]), []).append(ok[:, j])
     return {d: np.mean(v, axis=0) for d, v in sorted(found.items())}
 
+
 __all__ = [
-    "SeedEval", "evaluate", "make_env", "q_diagnostics", "seeded_reset", "select_seed", "select_seeds",
+    "SeedEval", "evaluate", "make_env", "make_envs", "q_diagnostics", "seeded_reset", "select_seed", "select_seeds",
     "success_by_start_distance",
 ]

@@ -72,7 +72,7 @@ class RunResult:
 
     run_dir: Path
     step: int
-    status: str  # "finished", "stopped" (stop_after) or "nan"
+    status: str  # "finished", "stopped" (stop_after), "time budget" (time_budget_s) or "nan"
     last_eval: list[dict[str, Any]]
     wall_time_s: float
 
@@ -324,6 +324,13 @@ def _device_dataset(train: dict[str, np.ndarray]) -> dict[str, jax.Array]:
     return {k: jnp.asarray(np.asarray(train[k], np.float32)) for k in BATCH_KEYS}
 
 
+def _as_saved(value: Any) -> Any:
+    """A config value as ``config.json`` round-trips it (tuples and lists compare equal; ints equal floats)."""
+    if isinstance(value, (tuple, list)):
+        return [_as_saved(v) for v in value]
+    return value
+
+
 def default_run_dir(env_name: str, agent: str, tier: str) -> Path:
     return Path("runs") / f"{env_name}-{agent}-{tier}"
 
@@ -352,6 +359,7 @@ def train(
     eval_max_episode_steps: int | None = None,
     progress: bool = True,
     stop_after: int | None = None,
+    time_budget_s: float | None = None,
     download: bool | None = None,
     log: Callable[[str], None] = print,
 ) -> RunResult:
@@ -370,6 +378,9 @@ def train(
       progress: tqdm progress bar.
       stop_after: stop once this many steps are done (checkpointing first only where an evaluation falls), as if
         killed: for tests and time-boxed jobs.
+      time_budget_s: stop after the first chunk that ends past this many seconds of this call (evaluations
+        included), then evaluate and checkpoint at that step, so that the run ends with a result and can be
+        resumed. For fixed wall-clock runs (the GPU run); ``None`` runs to the last step.
       download: passed to :func:`floq_lite.data.load` (None: only if the OGBench server answers).
       log: where one-line messages go.
 
@@ -402,6 +413,7 @@ def train(
         raise TrainingError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --out.")
 
     env, train_data, val_data = ogbench_io.load(env_name, dataset_dir=dataset_dir, download=download)
+    env.close()  # evaluation makes its own envs
     dataset = _device_dataset(train_data)
     val_dataset = _device_dataset(val_data) if val_data and len(val_data.get("observations", ())) else None
     obs_dim, action_dim = int(train_data["observations"].shape[-1]), int(train_data["actions"].shape[-1])
@@ -415,9 +427,14 @@ def train(
         tier = meta.get("tier", tier)
         if steps is not None:
             config = dataclasses.replace(config, offline_steps=int(steps))
-        extra = set(overrides) - {"offline_steps"}
-        if extra:
-            raise TrainingError(f"--resume keeps the saved config; cannot change {sorted(extra)}.")
+        saved = dataclasses.asdict(config)
+        changed = {k: v for k, v in overrides.items() if k != "offline_steps"
+                   and (k not in saved or _as_saved(saved[k]) != _as_saved(v))}
+        if changed:
+            raise TrainingError(
+                "--resume keeps the saved config; " + ", ".join(
+                    f"{k}={v!r} differs from the run's {saved.get(k, '(no such field)')!r}" for k, v in changed.items())
+                + f". Drop those --set options, or start a new run with another --out than {run_dir}.")
         notes = meta.get("notes", [])
     else:
         config, notes = build_config(agent, tier, env_name, train_data["rewards"], overrides)
@@ -459,9 +476,8 @@ def train(
 
     keys = seed_keys(seed_list)
     val_keys = seed_keys(seed_list, VAL_KEY_SALT)
-    envs = [env] + [evaluation.make_env(env_name) for _ in seed_list[1:]]
-    if eval_max_episode_steps is not None:
-        envs = [evaluation.make_env(env_name, eval_max_episode_steps) for _ in seed_list]
+    # One env per seed and evaluation episode, made once: every evaluation plays all its episodes side by side.
+    envs = evaluation.make_envs(env_name, len(seed_list) * config.eval_episodes, eval_max_episode_steps)
     t0 = time.perf_counter()
     step = start
     status = "finished"
@@ -511,7 +527,8 @@ def train(
         loss_key = "critic/critic_loss"
         if loss_key in infos:
             bar.set_postfix(critic_loss=f"{float(np.mean(infos[loss_key][:, -1])):.3g}", refresh=False)
-        if end % config.eval_interval == 0 or end == total:
+        over_budget = time_budget_s is not None and time.perf_counter() - t0 >= time_budget_s
+        if end % config.eval_interval == 0 or end == total or over_budget:
             results = evaluation.evaluate(agents, episodes=config.eval_episodes, seeds=seed_list, step=end,
                                           envs=envs)
             last_eval = [{"step": end, **r.row(), "time_s": wall_before + time.perf_counter() - t0} for r in results]
@@ -522,6 +539,10 @@ def train(
             save_checkpoint(run_dir, agents, end, wall_before + time.perf_counter() - t0)
             meta_out.update(steps_done=end, wall_time_s=wall_before + time.perf_counter() - t0)
             write_json(run_dir / CONFIG, meta_out)
+        if over_budget and end < total:
+            status = "time budget"
+            log(f"time budget of {time_budget_s:.0f} s reached at step {end}; resume with --resume to continue")
+            break
     return finish(status, step)
 
 

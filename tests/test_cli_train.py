@@ -118,6 +118,24 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(data_dir, floq_run, 
     assert _table(full / "eval.csv") == _table(part / "eval.csv")
 
 
+def test_time_budget_stops_after_a_chunk_with_an_evaluation_and_checkpoint_there(data_dir, floq_run, tmp_path):
+    full, _ = floq_run
+    part = tmp_path / "budget"
+    stopped = _train(data_dir, part, seeds=2, time_budget_s=0.0)  # every chunk is past a zero budget
+    assert stopped.status == "time budget" and stopped.step == 5  # the first chunk ends at log_interval = 5
+    assert training.load_checkpoint_step(part / "checkpoint.msgpack") == 5
+    assert [int(r["step"]) for r in _table(part / "eval.csv")] == [5, 5]  # one evaluation per seed, at step 5
+    assert json.loads((part / "config.json").read_text())["status"] == "time budget"
+    resumed = _train(data_dir, part, seeds=2, resume=True, overrides={})
+    assert resumed.status == "finished" and resumed.step == 20
+    a = training.load_checkpoint(full, training.template_agents("floq", training.load_run(full)["config_obj"],
+                                                                [0, 1], 2, 2))[0]
+    b = training.load_checkpoint(part, training.template_agents("floq", training.load_run(part)["config_obj"],
+                                                                [0, 1], 2, 2))[0]
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):  # the extra evaluation changes nothing
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
 def test_nan_guard_names_metric_seed_and_step_and_keeps_the_good_checkpoint(data_dir, tmp_path, monkeypatch):
     original = FloqAgent._update
 
@@ -185,6 +203,46 @@ def test_evaluate_is_deterministic_and_flow_steps_only_change_q_diagnostics(floq
     assert b.q_diagnostics["distilled_q_mean"] == c.q_diagnostics["distilled_q_mean"]
     assert b.q_diagnostics["flow_q_mean"] != c.q_diagnostics["flow_q_mean"]
     assert 0 < b.q_diagnostics["q_pairs"] <= 2 * EVAL_T
+
+
+def test_evaluate_gives_the_same_numbers_whatever_the_number_of_parallel_episodes(floq_run):
+    out, _ = floq_run
+    meta = training.load_run(out)
+    agents, _, _ = training.load_checkpoint(out, training.template_agents("floq", meta["config_obj"], [0, 1], 2, 2))
+    runs = []
+    for width in (1, 2, 3):  # episodes side by side per seed: one at a time, in two waves, all at once
+        envs = evaluation.make_envs(ENV, 2 * width, EVAL_T)
+        runs.append(evaluation.evaluate(agents, episodes=3, seeds=[0, 1], step=7, envs=envs, flow_steps=3))
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            assert a.successes == b.successes and a.returns == b.returns and a.seed == b.seed
+            assert a.q_diagnostics == pytest.approx(b.q_diagnostics, rel=1e-6)
+    # The visited (s, a) pairs behind the diagnostics really depend on the seed and the step (else this is trivial).
+    assert runs[0][0].q_diagnostics["distilled_q_mean"] != runs[0][1].q_diagnostics["distilled_q_mean"]
+    other_step = evaluation.evaluate(agents, episodes=3, seeds=[0, 1], step=8, envs=envs, flow_steps=3)
+    assert other_step[0].q_diagnostics["distilled_q_mean"] != runs[0][0].q_diagnostics["distilled_q_mean"]
+    with pytest.raises(ValueError, match="multiple of 2"):
+        evaluation.evaluate(agents, episodes=3, seeds=[0, 1], envs=evaluation.make_envs(ENV, 3, EVAL_T))
+
+
+def test_success_by_start_distance_groups_every_free_cell_by_walking_distance(floq_run):
+    from floq_lite.data.navigate import MazeGrid
+
+    out, _ = floq_run
+    meta = training.load_run(out)
+    agents, _, _ = training.load_checkpoint(out, training.template_agents("floq", meta["config_obj"], [0, 1], 2, 2))
+    reach = evaluation.success_by_start_distance(agents, ENV, [0, 1], max_steps=3)
+    env = evaluation.make_env(ENV)
+    maze = MazeGrid.from_env(env)
+    _, info = env.reset(seed=0)
+    dist = maze.distances_to(maze.cell_of(info["goal"]))
+    want = sorted({int(dist[c]) for c in maze.empty_cells() if dist[c] != 0})
+    assert sorted(reach) == want and want[0] == 1
+    assert all(r.shape == (2,) and np.all((r >= 0) & (r <= 1)) for r in reach.values())
+    # Three steps cannot cross several cells: from far away nobody arrives.
+    assert reach[max(reach)].max() == 0.0
+    again = evaluation.success_by_start_distance(agents, ENV, [0, 1], max_steps=3)
+    assert all(np.array_equal(again[d], reach[d]) for d in reach)  # deterministic
 
 
 # --- the commands ----------------------------------------------------------------------------------------------------

@@ -77,6 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--set 'actor_hidden_dims=(32,32)' (fields: see floq_lite/config.py)")
     parser.add_argument("--eval-max-episode-steps", type=_count(1), default=None, metavar="T",
                         help="cap evaluation episodes at T steps (default: the env's limit, 1000 on the mazes)")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                        help="stop after the chunk that ends past SECONDS of wall time, evaluate and checkpoint "
+                             "there (continue later with --resume)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -103,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             args.env_name, agent=args.agent, tier=args.tier, seeds=args.seeds, steps=args.steps, out=args.out,
             resume=args.resume, dataset_dir=args.dataset_dir, overrides=dict(args.overrides),
             eval_max_episode_steps=args.eval_max_episode_steps, progress=not args.no_progress,
+            time_budget_s=args.time_budget,
         )
     except training.NonFiniteLossError as exc:
         return fail("train", str(exc), 1)

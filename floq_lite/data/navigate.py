@@ -34,6 +34,7 @@ import contextlib
 import dataclasses
 import importlib
 import multiprocessing
+import os
 import pickle
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -379,6 +380,21 @@ def default_val_episodes(episodes: int) -> int:
     return max(1, episodes // 10)
 
 
+@contextlib.contextmanager
+def _environ(**values: str):
+    """Set environment variables while the block runs (spawned processes inherit them), then restore them."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def generate_navigate(
     dataset_name: str,
     *,
@@ -441,9 +457,11 @@ def generate_navigate(
                 results.append(runner.run(*job))
                 bar.update()
         else:
-            # "spawn": forking a process that has started JAX or MuJoCo threads can deadlock.
+            # "spawn": forking a process that has started JAX or MuJoCo threads can deadlock. The workers run the
+            # simulator and the small expert on the CPU: on a GPU machine, 16 workers must not each claim the GPU.
             ctx = multiprocessing.get_context("spawn")
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(config,)) as pool:
+            with _environ(JAX_PLATFORMS="cpu"), ctx.Pool(workers, initializer=_init_worker,
+                                                          initargs=(config,)) as pool:
                 results = []
                 for episode in pool.imap(_run_in_worker, jobs, chunksize=4):
                     results.append(episode)
