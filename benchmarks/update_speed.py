@@ -91,7 +91,9 @@ def _median_ms(fn, steps: int) -> float:
     return 1e3 * statistics.median(times)
 
 
-def bench(agent: str, size: str, variant: str, steps: int, seeds: list[int]) -> dict[str, Any]:
+def bench(agent: str, size: str, variant: str, steps: int, seeds: list[int], scan: bool = True) -> dict[str, Any]:
+    """One row: compile time, median ms per jitted update, (``scan``) ms per update inside ``update_many_sampled``,
+    FLOPs, and ms / achieved GFLOP/s for each number of vmapped seeds in ``seeds``."""
     cls, cfg, data = AGENTS[agent], _config(agent, size, variant), _dataset()
     B = cfg.batch_size
     ag = cls.create(0, data["observations"], data["actions"], cfg)
@@ -109,12 +111,13 @@ def bench(agent: str, size: str, variant: str, steps: int, seeds: list[int]) -> 
     one()  # warm-up
     ms = _median_ms(one, steps)
 
-    # Many steps per call, batches sampled on device inside the scan.
-    key = jax.random.PRNGKey(0)
-    jax.block_until_ready(ag.update_many_sampled(data, key, steps))  # compile
-    t0 = time.perf_counter()
-    jax.block_until_ready(ag.update_many_sampled(data, key, steps))
-    scan_ms = 1e3 * (time.perf_counter() - t0) / steps
+    scan_ms = float("nan")
+    if scan:  # many steps per call, batches sampled on device inside the scan
+        key = jax.random.PRNGKey(0)
+        jax.block_until_ready(ag.update_many_sampled(data, key, steps))  # compile
+        t0 = time.perf_counter()
+        jax.block_until_ready(ag.update_many_sampled(data, key, steps))
+        scan_ms = 1e3 * (time.perf_counter() - t0) / steps
 
     flops, saved = update_flops(agent, cfg, OBS_DIM, ACTION_DIM)
     row = {
@@ -138,6 +141,7 @@ def bench(agent: str, size: str, variant: str, steps: int, seeds: list[int]) -> 
         base = seed_ms if base is None else base
         row[f"seeds{n}_ms"] = round(seed_ms, 3)
         row[f"seeds{n}_rel"] = round(seed_ms / base, 2)
+        row[f"seeds{n}_gflops"] = round(n * flops / 1e9 / (seed_ms / 1e3), 1)
     return row
 
 
