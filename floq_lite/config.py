@@ -244,13 +244,19 @@ def make_config(
 
 
 def with_reward_range(config: AgentConfig, rewards: Any) -> AgentConfig:
-    """Set ``r_min``/``r_max`` from dataset rewards (floq's ``main.py``); FQL configs are returned unchanged."""
+    """Set ``r_min``/``r_max`` from dataset rewards (floq's ``main.py``); FQL configs are returned unchanged.
+
+    The official ``main.py`` reads them from its replay buffer, which is zero-padded to 2M rows, so its range always
+    contains 0: ``r_min <= 0 <= r_max``. floq_lite reads the unpadded dataset and clamps the same way; without the
+    clamp, a dataset with no reward-0 row (a small generated one, say) would collapse the noise interval to a
+    point (``l = u``) and shift the HL-Gauss support away from 0.
+    """
     rewards = np.asarray(rewards)
     if rewards.size == 0 or not np.all(np.isfinite(rewards)):
         raise ValueError("with_reward_range needs a non-empty array of finite rewards.")
     if not isinstance(config, FloqConfig):
         return config
-    return dataclasses.replace(config, r_min=float(rewards.min()), r_max=float(rewards.max()))
+    return dataclasses.replace(config, r_min=min(float(rewards.min()), 0.0), r_max=max(float(rewards.max()), 0.0))
 
 
 def validate_config(config: AgentConfig) -> None:
@@ -259,6 +265,32 @@ def validate_config(config: AgentConfig) -> None:
         raise ValueError(f"q_agg must be 'mean' or 'min', got {config.q_agg!r}.")
     if not 0.0 <= config.discount < 1.0:
         raise ValueError(f"discount must be in [0, 1), got {config.discount}.")
+    checks = [
+        ("lr", config.lr > 0, "> 0"),
+        ("tau", 0.0 < config.tau <= 1.0, "in (0, 1]"),
+        ("alpha", config.alpha >= 0, ">= 0"),
+        ("batch_size", config.batch_size >= 1, ">= 1"),
+        ("actor_flow_steps", config.actor_flow_steps >= 1, ">= 1"),
+        ("offline_steps", config.offline_steps >= 1, ">= 1"),
+        ("eval_interval", config.eval_interval >= 1, ">= 1"),
+        ("eval_episodes", config.eval_episodes >= 1, ">= 1"),
+        ("log_interval", config.log_interval >= 1, ">= 1"),
+        ("actor_hidden_dims", len(config.actor_hidden_dims) >= 1 and min(config.actor_hidden_dims) >= 1,
+         "a non-empty tuple of positive widths"),
+        ("value_hidden_dims", len(config.value_hidden_dims) >= 1 and min(config.value_hidden_dims) >= 1,
+         "a non-empty tuple of positive widths"),
+    ]
+    if isinstance(config, FloqConfig):
+        checks += [
+            ("noise_coverage", config.noise_coverage > 0, "> 0 (it sets the width of the noise interval)"),
+            ("block_width", config.block_width >= 1, ">= 1"),
+            ("block_depth", config.block_depth >= 1, ">= 1"),
+            ("num_bins", config.num_bins >= 2, ">= 2"),
+            ("sigma", config.sigma > 0, "> 0"),
+        ]
+    for name, ok, want in checks:
+        if not ok:
+            raise ValueError(f"{name} must be {want}, got {getattr(config, name)!r} (set it with --set {name}=...).")
     if isinstance(config, FloqConfig):
         if config.flow_num_ensembles != config.distill_num_ensembles:
             raise ValueError("flow_num_ensembles and distill_num_ensembles must be equal (the losses are summed "

@@ -210,6 +210,16 @@ def test_reward_range_and_noise_interval():
         with_reward_range(cfg, [0.0, np.nan])
 
 
+def test_reward_range_contains_zero_as_the_official_zero_padded_buffer_does():
+    # A dataset with no reward-0 row: unclamped, l = u = -10 and the support would be [-101, -99].
+    cfg = with_reward_range(make_config("floq", tier="smoke"), np.full(50, -1.0))
+    assert (cfg.r_min, cfg.r_max) == (-1.0, 0.0)
+    np.testing.assert_allclose([cfg.noise_min, cfg.noise_max], [-10.0, 0.0])
+    np.testing.assert_allclose([cfg.q_min, cfg.q_max], [-101.0, 1.0])
+    positive = with_reward_range(make_config("floq", tier="smoke"), np.array([1.0, 2.0]))
+    assert (positive.r_min, positive.r_max) == (0.0, 2.0)  # all-positive rewards: r_min clamps to 0
+
+
 def test_bad_names_list_valid_ones():
     with pytest.raises(ValueError, match="antmaze-large-navigate"):
         make_config("floq", env_name="walker-run")

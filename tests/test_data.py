@@ -100,6 +100,21 @@ def test_load_wraps_the_official_loader_including_compact_mode(generated):
     assert val["observations"].shape[0] == VAL_EPISODES * LENGTH
 
 
+def test_load_clips_dataset_actions_like_the_official_loaders(generated):
+    import ogbench
+
+    root, _ = generated
+    name = "pointmaze-medium-navigate-singletask-v0"
+    env, train, val = ogbench_io.load(name, dataset_dir=root, download=False)
+    raw = ogbench.make_env_and_datasets(name, dataset_dir=str(root), dataset_only=True, cur_env=env)[0]["actions"]
+    assert np.abs(raw).max() == 1.0  # the generated data holds actions on the box's edge (clipped noise)
+    bound = 1 - 1e-5
+    assert np.abs(train["actions"]).max() <= bound and np.abs(val["actions"]).max() <= bound
+    inside = np.abs(raw) < bound
+    np.testing.assert_array_equal(train["actions"][inside], raw[inside])  # only the edge rows change
+    np.testing.assert_allclose(np.abs(train["actions"][~inside]), bound)
+
+
 def test_dataset_dir_comes_from_argument_then_env_var_then_default(monkeypatch, tmp_path):
     monkeypatch.delenv(ogbench_io.DATASET_DIR_ENV_VAR, raising=False)
     assert ogbench_io.resolve_dataset_dir() == Path("~/.ogbench/data").expanduser()

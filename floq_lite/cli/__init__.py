@@ -12,11 +12,12 @@ Adding a command means writing its module and adding its name here.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS: tuple[str, ...] = ("data", "expert", "train", "eval", "render")
+COMMANDS: tuple[str, ...] = ("data", "expert", "train", "eval", "render", "study")
 
 EPILOG = """\
 examples:
@@ -26,6 +27,7 @@ examples:
   floq-lite train pointmaze-medium-navigate-singletask-v0 --agent floq --tier smoke
   floq-lite eval runs/pointmaze-medium-navigate-singletask-v0-floq-smoke --episodes 10
   floq-lite render runs/pointmaze-medium-navigate-singletask-v0-floq-smoke --out agent.gif
+  floq-lite study iterative-compute --tier paper --out runs/iterative-compute
 
 Run `floq-lite COMMAND --help` for the options of a command.
 """
@@ -56,6 +58,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("floq-lite: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a read-only or forbidden folder: say which file and what to do
+        print(f"floq-lite {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
+
+
+_OS_ERROR_FIXES = {
+    errno.ENOSPC: "the disk is full: free some space or write somewhere else",
+    errno.EDQUOT: "the disk quota is used up: free some space or write somewhere else",
+    errno.EROFS: "that file system is read-only: choose a writable directory",
+    errno.EACCES: "permission denied: choose a directory you can write to",
+    errno.EPERM: "the operation is not permitted there: choose a directory you can write to",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a failed file operation: the file, the cause, the fix, and that nothing was half-written."""
+    where = f" {exc.filename}" if exc.filename else ""
+    fix = _OS_ERROR_FIXES.get(exc.errno, "check the path and try again")
+    return (f"could not write or read{where} ({exc.strerror or exc}); {fix} (e.g. with --out or --dataset-dir). "
+            "floq-lite writes every file atomically, so nothing half-written was left behind.")
 
 
 if __name__ == "__main__":

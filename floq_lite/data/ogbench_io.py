@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -101,7 +102,16 @@ def _unknown_name_message(env_name: str) -> str:
 def check_env_name(env_name: str) -> tuple[str, str]:
     """Like :func:`split_name`, but also checks that the environment is registered by OGBench."""
     env_id, dataset_name = split_name(env_name)
-    if env_id not in _registered_env_ids():
+    registered = _registered_env_ids()
+    if env_id not in registered:
+        task = re.search(r"-task(\d+)-v\d+$", env_id)
+        if task:  # a known environment with a task number it does not have
+            base = env_id[: task.start()] + "-v" + env_id.rsplit("-v", 1)[1]
+            tasks = sorted(int(m.group(1)) for e in registered
+                           if (m := re.fullmatch(re.escape(base[: -len("-v0")]) + r"-task(\d+)-v\d+", e)))
+            if tasks:
+                raise UnknownEnvError(f"{env_name!r}: there is no task {task.group(1)}; this environment has tasks "
+                                      f"{', '.join(map(str, tasks))} (e.g. {env_name.replace('-task' + task.group(1), f'-task{tasks[0]}')}).")
         raise UnknownEnvError(_unknown_name_message(env_name))
     return env_id, dataset_name
 
@@ -331,7 +341,8 @@ def load(
         **env_kwargs: passed to the env constructor.
 
     Returns:
-        ``(env, train, val)`` exactly as ``ogbench.make_env_and_datasets`` returns them: float32 arrays
+        ``(env, train, val)`` as ``ogbench.make_env_and_datasets`` returns them, with actions clipped to
+        ``+-(1 - 1e-5)`` (:func:`clip_actions`, as the official FQL / floq loaders do): float32 arrays
         ``observations``/``actions`` (N, ·), ``terminals`` (N,), ``next_observations`` or ``valids``, and for
         singletask names ``rewards``/``masks`` (N,).
 
@@ -371,4 +382,17 @@ def load(
     train, val = ogbench.make_env_and_datasets(
         env_name, dataset_dir=str(root), compact_dataset=compact, dataset_only=True, cur_env=env, add_info=add_info
     )
-    return env, train, val
+    return env, clip_actions(train), clip_actions(val)
+
+
+ACTION_CLIP = 1 - 1e-5  # the official FQL / floq loaders clip dataset actions to +-(1 - 1e-5)
+
+
+def clip_actions(dataset: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The dataset with ``actions`` clipped to ``+-ACTION_CLIP``, as the official ``envs/env_utils.py`` loads it:
+    the BC flow's targets then stay strictly inside the ``[-1, 1]`` box its sampled actions are clipped to."""
+    if "actions" not in dataset:
+        return dataset
+    out = dict(dataset)
+    out["actions"] = np.clip(np.asarray(dataset["actions"]), -ACTION_CLIP, ACTION_CLIP).astype(np.float32)
+    return out
