@@ -42,6 +42,7 @@ class FQLConfig:
     alpha: float = 10.0  # Distillation (BC) coefficient of the one-step policy; tune per environment.
     actor_flow_steps: int = 10  # Euler steps of the BC flow policy.
     normalize_q_loss: bool = False  # Divide the actor's Q term by stop_grad(mean |Q|).
+    freeze_features_at: int | None = None  # Step from which only the critic's head learns (follow-up; None: never).
     offline_steps: int = 1_000_000  # Gradient steps of offline training.
     eval_interval: int = 20_000  # Gradient steps between evaluations.
     eval_episodes: int = 50  # Episodes per evaluation.
@@ -81,6 +82,7 @@ class FloqConfig:
     block_depth: int = 4  # Hidden layers of the velocity-field MLP.
     r_min: float | None = None  # Smallest reward in the data (set by with_reward_range).
     r_max: float | None = None  # Largest reward in the data (set by with_reward_range).
+    freeze_features_at: int | None = None  # Step from which only the velocity field's head learns (None: never).
     fused_integration: bool = True  # Implementation only: target and online integrations in one Euler loop.
     member_matmul: str = "auto"  # Implementation only: 'loop' (a 2-D GEMM per member), 'batched' dot, or 'auto'.
     offline_steps: int = 2_000_000  # Gradient steps of offline training (floq's main.py default).
@@ -288,6 +290,9 @@ def validate_config(config: AgentConfig) -> None:
             ("num_bins", config.num_bins >= 2, ">= 2"),
             ("sigma", config.sigma > 0, "> 0"),
         ]
+    if config.freeze_features_at is not None:
+        checks.append(("freeze_features_at", isinstance(config.freeze_features_at, int)
+                       and config.freeze_features_at >= 0, "None or a step >= 0"))
     for name, ok, want in checks:
         if not ok:
             raise ValueError(f"{name} must be {want}, got {getattr(config, name)!r} (set it with --set {name}=...).")

@@ -234,3 +234,52 @@ def test_bad_names_list_valid_ones():
     with pytest.raises(ValueError, match="distill_num_ensembles"):
         make_config("floq", distill_num_ensembles=3)
     assert dataclasses.is_dataclass(FloqConfig)
+
+
+# --- the follow-up paper's feature freeze --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["floq", "fql"])
+def test_feature_freeze_keeps_features_exact_and_trains_the_head_with_its_target(name):
+    from floq_lite.networks import head_mask
+
+    data = _dataset()
+    cfg = dataclasses.replace(_config(name), freeze_features_at=2)
+    agent = CLASSES[name].create(0, data["observations"], data["actions"], cfg)
+    batches = sample_batches(data, jax.random.PRNGKey(1), 5, B)
+    online, target = TARGET[name]
+    states = [agent]
+    for i in range(5):
+        states.append(states[-1].update(_take(batches, i))[0])
+    mask = jax.tree.leaves(head_mask(agent.params[online]))
+    leaves = [jax.tree.leaves(s.params[online]) for s in states]
+    targets = [jax.tree.leaves(s.params[target]) for s in states]
+    assert any(mask) and not all(mask)
+    for j, is_head in enumerate(mask):
+        moves = [not np.array_equal(leaves[i][j], leaves[i + 1][j]) for i in range(5)]
+        if is_head:
+            assert all(moves)  # the head keeps learning after the freeze
+            assert not np.array_equal(targets[4][j], targets[5][j])  # and its EMA target keeps following it
+            assert not np.array_equal(targets[5][j], leaves[5][j])
+        else:
+            assert moves[:2] == [True, True] and not any(moves[2:])  # bit-identical from update 3 (step 2) on
+            for i in (3, 4, 5):  # the target's features are the frozen online ones
+                np.testing.assert_array_equal(targets[i][j], leaves[i][j])
+    # The other networks are not touched by the switch.
+    other = "critic" if name == "floq" else "actor_onestep_flow"
+    assert not np.array_equal(jax.tree.leaves(states[4].params[other])[0], jax.tree.leaves(states[5].params[other])[0])
+
+
+@pytest.mark.parametrize("name", ["floq", "fql"])
+def test_freeze_after_the_last_step_equals_no_freeze(name):
+    data = _dataset()
+    batches = sample_batches(data, jax.random.PRNGKey(1), 3, B)
+    a = CLASSES[name].create(0, data["observations"], data["actions"], _config(name))
+    b = CLASSES[name].create(0, data["observations"], data["actions"],
+                             dataclasses.replace(_config(name), freeze_features_at=1000))
+    a, _ = a.update_many(batches)
+    b, _ = b.update_many(batches)
+    for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params), strict=True):
+        np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match="freeze_features_at"):
+        make_config(name, tier="smoke", freeze_features_at=-3)

@@ -118,6 +118,25 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(data_dir, floq_run, 
     assert _table(full / "eval.csv") == _table(part / "eval.csv")
 
 
+def test_resume_across_the_feature_freeze_reproduces_an_uninterrupted_run(data_dir, tmp_path):
+    # The last checkpoint before the kill (after step 15) is step 10's: the resumed run crosses the freeze at 14.
+    overrides = dict(TINY, freeze_features_at=14)
+    full = _train(data_dir, tmp_path / "full", seeds=2, overrides=dict(overrides))
+    part = tmp_path / "part"
+    _train(data_dir, part, seeds=2, overrides=dict(overrides), stop_after=15)
+    assert training.load_checkpoint_step(part / "checkpoint.msgpack") == 10
+    resumed = _train(data_dir, part, seeds=2, resume=True, overrides={})
+    assert full.step == resumed.step == 20
+    meta = training.load_run(part)
+    assert meta["config"]["freeze_features_at"] == 14
+    template = training.template_agents("floq", meta["config_obj"], [0, 1], 2, 2)
+    a, _, _ = training.load_checkpoint(tmp_path / "full", template)
+    b, _, _ = training.load_checkpoint(part, template)
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    assert _table(tmp_path / "full" / "metrics.csv") == _table(part / "metrics.csv")
+
+
 def test_time_budget_stops_after_a_chunk_with_an_evaluation_and_checkpoint_there(data_dir, floq_run, tmp_path):
     full, _ = floq_run
     part = tmp_path / "budget"

@@ -8,6 +8,7 @@ import jax
 import numpy as np
 import pytest
 
+from floq_lite.networks import head_mask
 from floq_lite.studies import mdp
 from floq_lite.studies import tabular_td as td
 
@@ -230,3 +231,66 @@ def test_new_config_fields_are_validated():
         td.TDConfig(num_steps=400, eval_every=200, snapshot_at=100)
     with pytest.raises(ValueError, match="critic kind"):
         td.train_critic("transformer", MAZE, SHORT)
+
+
+# --- chapter 8: feature freezing, continuing on a moved goal, sampled datasets -------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["monolithic", "flow"])
+def test_feature_freeze_keeps_features_bit_identical_and_the_head_learning(kind):
+    cfg = SHORT.replace(num_steps=3 * SHORT.eval_every, freeze_features_at=SHORT.eval_every)
+    res = td.train_critic(kind, MAZE, cfg, seeds=(0,), q_star=Q_STAR)
+    more = td.continue_training(res, MAZE, cfg.replace(num_steps=SHORT.eval_every, freeze_features_at=0),
+                                q_star=Q_STAR)
+    mask = head_mask(jax.tree_util.tree_map(lambda x: x[0], res.params))
+    flat = lambda tree: jax.tree_util.tree_leaves(tree)  # noqa: E731
+    head = flat(mask)
+    before, after = flat(res.states.params), flat(more.states.params)
+    target_before, target_after = flat(res.states.target_params), flat(more.states.target_params)
+    assert any(head) and not all(head)
+    for h, a, b, ta, tb in zip(head, before, after, target_before, target_after, strict=True):
+        if h:  # the head and its EMA target keep moving
+            assert not np.array_equal(np.asarray(a), np.asarray(b))
+            assert not np.array_equal(np.asarray(ta), np.asarray(tb)) and not np.array_equal(np.asarray(tb),
+                                                                                           np.asarray(b))
+        else:  # features: bit-identical, and the target's features are the online ones
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+            np.testing.assert_array_equal(np.asarray(tb), np.asarray(b))
+    assert more.q_error.shape == (1, 2)
+
+
+def test_freeze_after_the_last_step_changes_nothing():
+    plain = td.train_flow(MAZE, SHORT, seeds=(0,), q_star=Q_STAR)
+    late = td.train_flow(MAZE, SHORT.replace(freeze_features_at=10 * SHORT.num_steps), seeds=(0,), q_star=Q_STAR)
+    for a, b in zip(jax.tree_util.tree_leaves(plain.states), jax.tree_util.tree_leaves(late.states), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_head_mask_splits_mlp_and_resnet_critics():
+    import jax.numpy as jnp
+
+    from floq_lite.networks import ResValue, Value
+
+    value = Value((8, 8, 8)).init(jax.random.PRNGKey(0), jnp.zeros((1, 3)), jnp.zeros((1, 2)))["params"]
+    mask = head_mask(value)["mlp"]
+    assert {k for k, v in mask.items() if all(jax.tree_util.tree_leaves(v))} == {"Dense_2", "LayerNorm_2", "Dense_3"}
+    assert not any(jax.tree_util.tree_leaves({k: mask[k] for k in ("Dense_0", "Dense_1", "LayerNorm_0")}))
+    res = ResValue(8, num_blocks=2).init(jax.random.PRNGKey(0), jnp.zeros((1, 3)), jnp.zeros((1, 2)))["params"]
+    rmask = head_mask(res)["resmlp"]  # stem + 2 blocks x 2 layers = Dense_0..4, output Dense_5
+    assert {k for k, v in rmask.items() if all(jax.tree_util.tree_leaves(v))} == {"Dense_4", "LayerNorm_4", "Dense_5"}
+
+
+def test_sampled_dataset_and_its_empirical_mdp():
+    data = mdp.sampled_dataset(MAZE, 500, seed=1)
+    assert len(data["state"]) == 500 and not np.isin(data["state"], [MAZE.goal]).any()
+    assert np.all(MAZE.transitions[data["state"], data["action"], data["next_state"]] > 0)  # only possible moves
+    emp = mdp.empirical_mdp(MAZE, data)
+    np.testing.assert_allclose(emp.transitions.sum(-1), 1.0)
+    full = mdp.empirical_mdp(MAZE, mdp.transition_dataset(MAZE))  # the exact dataset's frequencies are P itself
+    np.testing.assert_allclose(full.transitions[MAZE.nonterminal], MAZE.transitions[MAZE.nonterminal], atol=1e-12)
+    res = td.train_monolithic(MAZE, SHORT.replace(dataset_size=200, dataset_seed=3), seeds=(0,), q_star=Q_STAR)
+    assert np.isfinite(res.q_error).all()
+    moved = mdp.with_goal(MAZE.layout, (0, 0))
+    assert moved[0][0] == "G" and "".join(moved).count("G") == 1
+    with pytest.raises(ValueError, match="free cell"):
+        mdp.with_goal(MAZE.layout, (1, 1))

@@ -11,6 +11,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from floq_lite.actor import fql as actor_lib  # both agents act with FQL's one-step policy
+from floq_lite.networks.critics import freeze_features
 
 Array = jax.Array
 Params = Any
@@ -153,6 +154,13 @@ class AgentMethods:
         # As in the official code, the EMA averages the online network from BEFORE this optimizer step.
         online, target = self.TARGET
         target_params = ema(trainable[online], self.params[target], self.config.tau)
+        freeze_at = self.config.freeze_features_at
+        if freeze_at is not None:
+            # The follow-up paper's protocol: from this step on only the critic's head learns; its target is the
+            # frozen online features with the EMA head. The features stay exactly as they are: unlike the official
+            # code, where Adam's leftover momentum moves them for about a hundred steps, the update is discarded.
+            new_trainable[online], target_params = freeze_features(
+                trainable[online], new_trainable[online], self.params[target], target_params, self.step >= freeze_at)
         info["grad/norm"] = optax.tree.norm(grads)
         info["batch/nonfinite"] = count_nonfinite(batch)
         new = self.replace(rng=new_rng, params={**new_trainable, target: target_params}, opt_state=opt_state,

@@ -139,6 +139,38 @@ class ResValue(nn.Module):
         return net(x)[..., 0]  # (E, N)
 
 
+def head_mask(params: Params) -> Params:
+    """Boolean pytree like a critic's ``params``: True for the *head*, False for the *features*.
+
+    The follow-up paper's split (its ``*_plasticity`` agents): the features are the input encoding and every hidden
+    layer but the last; the head is the last hidden layer (Dense, its LayerNorm) and the output layer. Works for
+    :class:`Value`, :class:`VelocityField` (``params["mlp"]``) and :class:`ResValue` (``params["resmlp"]``, whose
+    head is the last block's last layer and the output), with or without a leading ensemble axis.
+    """
+    if len(params) != 1:
+        raise ValueError(f"head_mask expects one MLP sub-module ('mlp' or 'resmlp'), got {sorted(params)}.")
+    (name, layers), = params.items()
+    num_dense = sum(k.startswith("Dense_") for k in layers)
+    if num_dense < 2:
+        raise ValueError("a critic needs at least one hidden layer to split into features and head.")
+    head = {f"Dense_{num_dense - 1}", f"Dense_{num_dense - 2}", f"LayerNorm_{num_dense - 2}"}
+    return {name: {k: jax.tree.map(lambda _, h=(k in head): h, v) for k, v in layers.items()}}
+
+
+def freeze_features(old: Params, new: Params, target: Params, ema_target: Params, frozen: Array) -> tuple[Params,
+                                                                                                         Params]:
+    """The feature freeze of the follow-up paper, applied after an optimizer step and an EMA step.
+
+    Where ``frozen`` (a traced bool): the features keep their ``old`` values exactly (``new`` discarded, so Adam's
+    leftover momentum cannot move them either), the target's features are those frozen online features, and the
+    target's head is the EMA ``ema_target``. Otherwise ``(new, ema_target)`` unchanged. Returns ``(params, target)``.
+    """
+    head = head_mask(new)
+    params = jax.tree.map(lambda o, n, h: jnp.where(frozen & ~h, o, n), old, new, head)
+    target = jax.tree.map(lambda p, t, h: jnp.where(frozen & ~h, p, t), params, ema_target, head)
+    return params, target
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Split evaluation of VelocityField (same parameters, the (s, a) block of the first layer computed once).
 

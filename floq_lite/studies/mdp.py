@@ -22,6 +22,7 @@ Arrays keep a fixed layout:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,6 +198,50 @@ def transition_dataset(mdp: TabularMDP, samples_per_pair: int = 20) -> dict[str,
         "reward": mdp.rewards[s, a, s2].astype(np.float32),
         "mask": mdp.masks[s, a, s2].astype(np.float32),
     }
+
+
+def sampled_dataset(mdp: TabularMDP, size: int, *, seed: int = 0) -> dict[str, np.ndarray]:
+    """``size`` transitions drawn at random: ``(s, a)`` uniform over the non-goal pairs, ``s2 ~ P(. | s, a)``.
+
+    Unlike :func:`transition_dataset` its empirical transition kernel is only an estimate of the MDP's, so TD
+    learning on it converges to the ``Q*`` of the *empirical* MDP; few rows and many gradient steps per row is the
+    offline analogue of a high update-to-data ratio. Same arrays as :func:`transition_dataset`.
+    """
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}.")
+    rng = np.random.default_rng(seed)
+    states = np.flatnonzero(mdp.nonterminal)
+    s = rng.choice(states, size=size)
+    a = rng.integers(0, mdp.num_actions, size=size)
+    cum = np.cumsum(mdp.transitions[s, a], axis=1)  # (size, S)
+    s2 = np.minimum((rng.random((size, 1)) > cum).sum(axis=1), mdp.num_states - 1)
+    return {
+        "state": s,
+        "action": a,
+        "next_state": s2,
+        "reward": mdp.rewards[s, a, s2].astype(np.float32),
+        "mask": mdp.masks[s, a, s2].astype(np.float32),
+    }
+
+
+def empirical_mdp(mdp: TabularMDP, dataset: dict[str, np.ndarray]) -> TabularMDP:
+    """The MDP whose transition probabilities are the dataset's frequencies (pairs the dataset never holds keep the
+    true ones), the fixed point that TD learning on a sampled dataset can reach at best."""
+    counts = np.zeros_like(mdp.transitions)
+    np.add.at(counts, (dataset["state"], dataset["action"], dataset["next_state"]), 1.0)
+    seen = counts.sum(axis=2, keepdims=True)
+    transitions = np.where(seen > 0, counts / np.maximum(seen, 1.0), mdp.transitions)
+    return dataclasses.replace(mdp, transitions=transitions)
+
+
+def with_goal(layout: tuple[str, ...], cell: tuple[int, int]) -> tuple[str, ...]:
+    """``layout`` with its goal moved to ``cell`` (row, col), which must be free."""
+    grid = [list(row.replace("G", ".")) for row in layout]
+    r, c = cell
+    if not (0 <= r < len(grid) and 0 <= c < len(grid[0])) or grid[r][c] != ".":
+        raise ValueError(f"cell {cell} is not a free cell of the layout.")
+    grid[r][c] = "G"
+    return tuple("".join(row) for row in grid)
 
 
 def one_hot_inputs(mdp: TabularMDP, states, actions) -> tuple[np.ndarray, np.ndarray]:

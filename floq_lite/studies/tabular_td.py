@@ -48,6 +48,7 @@ from floq_lite.critic import floq as floq_critic
 from floq_lite.flow import sample_time, sample_uniform_noise
 from floq_lite.networks.critics import (
     ResValue,
+    freeze_features,
     Value,
     VelocityField,
     sa_features,
@@ -87,6 +88,13 @@ class TDConfig:
         same for every critic kind).
       snapshot_at: keep a copy of the parameters after this many steps (a multiple of ``eval_every``; 0: none), for
         the stale-field experiments of :func:`recovery_errors`.
+      freeze_features_at: from this update on (None: never; 0: from the first), only the *head* learns (the last
+        hidden layer and the output, :func:`~floq_lite.networks.head_mask`): the features get no update, exactly
+        (Adam's leftover momentum is masked too), and the target's features are the frozen online ones, its head the
+        EMA of the online head (the follow-up paper's protocol, chapter 8).
+      dataset_size: 0 uses the exact dataset of :func:`~floq_lite.studies.mdp.transition_dataset`; a positive size
+        draws that many transitions at random instead (:func:`~floq_lite.studies.mdp.sampled_dataset`, seed
+        ``dataset_seed``): a small fixed dataset for high replay ratios.
     """
 
     hidden_dims: tuple[int, ...] = (128, 128)
@@ -106,6 +114,9 @@ class TDConfig:
     resnet_block_depth: int = 2
     target_every: int = 1
     snapshot_at: int = 0
+    freeze_features_at: int | None = None
+    dataset_size: int = 0
+    dataset_seed: int = 0
 
     def __post_init__(self):
         if self.num_steps % self.eval_every:
@@ -130,6 +141,7 @@ class TrainState(NamedTuple):
     opt_state: Any
     key: Array
     noise: Array  # (2,) the noise interval (l, u) of this run (flow critic; unused by the monolithic one)
+    step: Array  # () int32: updates done (the feature freeze switches on at config.freeze_features_at)
 
 
 class TDResult(NamedTuple):
@@ -146,6 +158,7 @@ class TDResult(NamedTuple):
       config: the :class:`TDConfig` used.
       kind: ``"monolithic"``, ``"resnet"`` or ``"flow"``.
       snapshot: the online parameters after ``config.snapshot_at`` steps (stacked over runs), or None.
+      states: the final training states (stacked over runs): what :func:`continue_training` starts from.
     """
 
     steps: np.ndarray
@@ -158,6 +171,7 @@ class TDResult(NamedTuple):
     config: TDConfig
     kind: str = "flow"
     snapshot: Any = None
+    states: Any = None
 
     def select(self, kappa: float) -> "TDResult":
         """The runs trained with noise coverage ``kappa`` (all their seeds)."""
@@ -165,10 +179,12 @@ class TDResult(NamedTuple):
         if keep.size == 0:
             raise ValueError(f"no run with kappa={kappa}; this result has kappas {sorted(set(self.kappas.tolist()))}.")
         take = lambda x: x[keep]  # noqa: E731
-        snapshot = None if self.snapshot is None else jax.tree_util.tree_map(take, self.snapshot)
+        def tree(x):
+            return None if x is None else jax.tree_util.tree_map(take, x)
+
         return self._replace(q_error=take(self.q_error), loss=take(self.loss), q_table=take(self.q_table),
-                             params=jax.tree_util.tree_map(take, self.params), seeds=take(self.seeds),
-                             kappas=take(self.kappas), snapshot=snapshot)
+                             params=tree(self.params), seeds=take(self.seeds), kappas=take(self.kappas),
+                             snapshot=tree(self.snapshot), states=tree(self.states))
 
 
 class _Problem(NamedTuple):
@@ -327,10 +343,13 @@ def _compiled(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig):
 
     Both are ``vmap``-ped over runs; they return the Q-tables ``(n_runs, S, A)`` so errors are measured outside.
     """
-    prob = _problem(mdp, mdp_lib.transition_dataset(mdp), config.inputs)
+    dataset = (mdp_lib.transition_dataset(mdp) if config.dataset_size == 0
+               else mdp_lib.sampled_dataset(mdp, config.dataset_size, seed=config.dataset_seed))
+    prob = _problem(mdp, dataset, config.inputs)
     critic = _make_critic(kind, prob, mdp, config)
     opt = optax.adam(config.lr)
     eval_key = jax.random.PRNGKey(12345)  # the same noise draws for every measurement
+    freeze_at = config.freeze_features_at
 
     def table(state: TrainState) -> Array:
         return critic.q_table(state.params, eval_key, state.noise)  # (S, A)
@@ -338,7 +357,7 @@ def _compiled(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig):
     def start(key, noise):
         k_init, k_run = jax.random.split(key)
         params = critic.init(k_init)
-        state = TrainState(params, params, opt.init(params), k_run, noise)
+        state = TrainState(params, params, opt.init(params), k_run, noise, jnp.zeros((), jnp.int32))
         return state, table(state)
 
     def update(state: TrainState, v_next):
@@ -349,7 +368,10 @@ def _compiled(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig):
         updates, opt_state = opt.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         target = _ema(state.target_params, params, config.tau)
-        return TrainState(params, target, opt_state, key, state.noise), loss
+        if freeze_at is not None:  # frozen features (exactly), frozen online features + EMA head in the target
+            params, target = freeze_features(state.params, params, state.target_params, target,
+                                             state.step >= freeze_at)
+        return TrainState(params, target, opt_state, key, state.noise, state.step + 1), loss
 
     def refresh(state: TrainState, _):
         """``target_every`` updates against one target table (computed from the EMA parameters at its start)."""
@@ -365,19 +387,24 @@ def _compiled(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig):
             state, losses = jax.lax.scan(refresh, state, None, length=config.eval_every // config.target_every)
         return state, table(state), jnp.mean(losses)
 
-    return jax.jit(jax.vmap(start)), jax.jit(jax.vmap(chunk))
+    return jax.jit(jax.vmap(start)), jax.jit(jax.vmap(chunk)), jax.jit(jax.vmap(table))
 
 
 def _train(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig, q_star: np.ndarray, seeds: Sequence[int],
-           noises: np.ndarray, kappas: np.ndarray, progress: bool, desc: str) -> TDResult:
-    """Run one training per row of ``(seeds, noises)``, all vmapped together (one compilation for the lot)."""
-    start, run_chunk = _compiled(kind, mdp, config.replace(num_steps=config.eval_every, snapshot_at=0))
+           noises: np.ndarray, kappas: np.ndarray, progress: bool, desc: str, init: Any = None) -> TDResult:
+    """Run one training per row of ``(seeds, noises)``, all vmapped together (one compilation for the lot); from
+    fresh parameters, or from the final states ``init`` of an earlier result (on this or another maze)."""
+    start, run_chunk, measure = _compiled(kind, mdp, config.replace(num_steps=config.eval_every, snapshot_at=0))
 
     def errors_of(tables) -> np.ndarray:  # (n_runs, S, A) -> (n_runs,)
         return np.array([mdp_lib.q_error(mdp, q, q_star) for q in np.asarray(tables)])
 
-    keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])  # (n_runs, 2)
-    states, tables = start(keys, jnp.asarray(noises, dtype=jnp.float32))
+    if init is None:
+        keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])  # (n_runs, 2)
+        states, tables = start(keys, jnp.asarray(noises, dtype=jnp.float32))
+    else:
+        states = init._replace(step=jnp.zeros_like(init.step))  # the freeze schedule counts from here
+        tables = measure(states)
     errors, losses = [errors_of(tables)], [np.full(len(seeds), np.nan)]
     num_chunks = config.num_steps // config.eval_every
     snapshot = None
@@ -398,7 +425,25 @@ def _train(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig, q_star: np.ndar
         config=config,
         kind=kind,
         snapshot=snapshot,
+        states=states,
     )
+
+
+def continue_training(result: TDResult, mdp: mdp_lib.TabularMDP, config: TDConfig | None = None, *,
+                      q_star: np.ndarray | None = None, progress: bool = False) -> TDResult:
+    """Go on training the critics of ``result`` (same kind, sizes and runs) on ``mdp``, e.g. the same maze with the
+    goal moved (a new ``Q*``). ``config`` may change the schedule (steps, freeze); its sizes must match the result's.
+    The freeze step of ``config`` counts from the start of this call."""
+    if result.states is None:
+        raise ValueError("this result keeps no training states to continue from; train it with this version.")
+    config = result.config if config is None else config
+    for name in ("hidden_dims", "num_ensembles", "inputs", "resnet_blocks", "resnet_block_depth"):
+        if getattr(config, name) != getattr(result.config, name):
+            raise ValueError(f"continue_training keeps the networks: {name} must stay {getattr(result.config, name)!r}.")
+    q_star = mdp_lib.value_iteration(mdp) if q_star is None else q_star
+    noises = np.asarray(result.states.noise)
+    return _train(result.kind, mdp, config, q_star, result.seeds.tolist(), noises, result.kappas, progress,
+                  f"{result.kind} critic (continued)", init=result.states)
 
 
 def train_critic(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig, seeds: Sequence[int] = (0,), *,
