@@ -27,7 +27,12 @@ def _matrix(features) -> np.ndarray:
 def srank(features, delta: float = 0.01) -> int:
     """Effective rank: the smallest ``k`` with ``sum_{i<=k} sigma_i >= (1 - delta) sum_i sigma_i`` (0 for zero
     features)."""
-    s = np.linalg.svd(_matrix(features), compute_uv=False)
+    return srank_from_singular_values(np.linalg.svd(_matrix(features), compute_uv=False), delta)
+
+
+def srank_from_singular_values(singular_values, delta: float = 0.01) -> int:
+    """:func:`srank` from the singular values of the feature matrix (any order)."""
+    s = np.sort(np.asarray(singular_values, dtype=np.float64))[::-1]
     total = s.sum()
     if total <= 0:
         return 0
@@ -36,7 +41,12 @@ def srank(features, delta: float = 0.01) -> int:
 
 def dormant_fraction(features, tau: float = 0.0) -> float:
     """Fraction of units whose mean ``|activation|`` is ``<= tau`` times the mean over the layer's units."""
-    x = np.abs(_matrix(features)).mean(axis=0)  # (H,)
+    return dormant_from_activity(np.abs(_matrix(features)).mean(axis=0), tau)
+
+
+def dormant_from_activity(mean_abs, tau: float = 0.0) -> float:
+    """:func:`dormant_fraction` from each unit's mean ``|activation|`` over the inputs, ``(H,)``."""
+    x = np.asarray(mean_abs, dtype=np.float64)
     scale = x.mean()
     if scale <= 0:
         return 1.0
@@ -48,4 +58,4 @@ def feature_norm(features) -> float:
     return float(np.linalg.norm(_matrix(features), axis=1).mean())
 
 
-__all__ = ["dormant_fraction", "feature_norm", "srank"]
+__all__ = ["dormant_fraction", "dormant_from_activity", "feature_norm", "srank", "srank_from_singular_values"]

@@ -56,6 +56,7 @@ RUNS_FORMAT = "floq_lite.runs/1"
 COVERAGE_FORMAT = "floq_lite.coverage/1"
 K_EVAL_FORMAT = "floq_lite.k_eval/1"
 SPEED_FORMAT = "floq_lite.update_speed/1"
+RANGE_FORMAT = "floq_lite.range/1"
 DEFAULT_METRICS = ("critic/critic_loss", "actor/actor_loss", "actor/q_loss", "critic/q_mean")
 """Training metrics kept per seed by :func:`export_runs` (those a run did not log are skipped)."""
 EXPERT_COLUMNS = ("step", "seed", "eval/unhealthy", "eval/length", "eval/return", "eval/return_per_100_steps")
@@ -318,6 +319,45 @@ def export_coverage(dataset_name: str, path: str | os.PathLike[str], dataset_dir
     data = dataset_coverage(dataset_name, dataset_dir, **kwargs)
     write_artifact(data, path)
     return json.loads(json.dumps(_clean(data)))
+
+
+# --- range: success by start distance -----------------------------------------------------------------------------
+
+
+def export_range(runs: Mapping[str, str | os.PathLike[str]], path: str | os.PathLike[str], *, max_steps: int,
+                 extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Start each run's final checkpoint at every free cell of its maze (``evaluation.success_by_start_distance``)
+    and write, per run, the success rate of every seed for each walking distance to the goal (in cells)."""
+    from floq_lite import evaluation
+
+    out = {}
+    t0 = time.perf_counter()
+    for name, run_dir in runs.items():
+        meta, agents, step = load_run_agents(run_dir)
+        seeds = [int(s) for s in meta["seeds"]]
+        reach = evaluation.success_by_start_distance(agents, meta["env_name"], seeds, max_steps)
+        out[name] = {"run_name": Path(run_dir).name, "env_name": meta["env_name"], "checkpoint_step": step,
+                     "seeds": seeds, "distances": sorted(reach), "success": [reach[d].tolist() for d in sorted(reach)]}
+    study = {"format": RANGE_FORMAT, **_provenance(), "max_steps": int(max_steps), "runs": out,
+             "eval_wall_time_s": round(time.perf_counter() - t0, 1), "extra": dict(extra or {})}
+    write_artifact(study, path)
+    return json.loads(json.dumps(_clean(study)))
+
+
+def range_table(study: Mapping[str, Any]) -> str:
+    """Markdown: success from the cells at each walking distance, mean over seeds (and how many seeds got there at
+    all), one row per run of a :func:`export_range` artifact."""
+    runs = study["runs"]
+    dists = sorted({d for r in runs.values() for d in r["distances"]})
+    lines = ["| agent | " + " | ".join(f"d={d}" for d in dists) + " |", "|---|" + "---|" * len(dists)]
+    for name, r in runs.items():
+        by_d = dict(zip(r["distances"], r["success"]))
+        cells = []
+        for d in dists:
+            v = np.asarray(by_d.get(d, []), float)
+            cells.append(f"{v.mean():.2f} ({int((v > 0).sum())}/{len(v)})" if v.size else "-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 # --- test-time K --------------------------------------------------------------------------------------------------
@@ -680,8 +720,10 @@ __all__ = [
     "config_changes",
     "config_comments",
     "config_table",
+    "range_table",
     "dataset_coverage",
     "export_coverage",
+    "export_range",
     "export_expert_training",
     "export_k_eval",
     "export_runs",

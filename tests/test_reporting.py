@@ -49,6 +49,22 @@ def _rows(path):
         return list(csv.DictReader(f))
 
 
+# --- range ------------------------------------------------------------------------------------------------------------
+
+
+def test_export_range_and_its_table(runs, tmp_path):
+    study = reporting.export_range(runs, tmp_path / "range.json", max_steps=3, extra={"note": "tiny"})
+    assert study["format"] == reporting.RANGE_FORMAT and study["max_steps"] == 3 and study["extra"]["note"] == "tiny"
+    for name, run in study["runs"].items():
+        assert run["seeds"] == [0, 1] and run["checkpoint_step"] == 20 and run["run_name"] == name
+        assert run["distances"][0] == 1 and run["distances"] == sorted(run["distances"])
+        assert all(len(s) == 2 and all(0.0 <= v <= 1.0 for v in s) for s in run["success"])
+    assert json.loads((tmp_path / "range.json").read_text())["runs"].keys() == study["runs"].keys()
+    table = reporting.range_table(study)
+    assert table.splitlines()[0].startswith("| agent | d=1 |") and len(table.splitlines()) == 2 + len(runs)
+    assert str(tmp_path) not in json.dumps(study)  # no machine paths
+
+
 # --- runs -------------------------------------------------------------------------------------------------------------
 
 

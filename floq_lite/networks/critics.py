@@ -139,6 +139,32 @@ class ResValue(nn.Module):
         return net(x)[..., 0]  # (E, N)
 
 
+def hidden_features(params: Params, x: Array, layer_norm: bool = True, member_matmul: str = "auto") -> list[Array]:
+    """Every hidden layer's output (after GELU and LayerNorm, what the next layer reads) of an ensemble MLP.
+
+    ``params`` is a :class:`Value` or :class:`VelocityField` parameter tree (``{"mlp": ...}``, leading member axis
+    ``M``); ``x`` is its input, ``(N, d)`` shared by the members or ``(M, N, d)``. Returns one ``(M, N, H)`` array
+    per hidden layer; the last one is the "penultimate" feature of the plasticity literature.
+    """
+    dense, norms = _layers(params)
+    h, out = x, []
+    for i, layer in enumerate(dense[:-1]):
+        h = _member_matmul(h, layer["kernel"], member_matmul) + layer["bias"][:, None, :]
+        h = nn.gelu(h)
+        if layer_norm:
+            h = _layer_norm(h, norms[i]["scale"], norms[i]["bias"])
+        out.append(h)
+    return out
+
+
+def field_features(field: "VelocityField", params: Params, observations: Array, actions: Array, z: Array,
+                   t: Array) -> list[Array]:
+    """:func:`hidden_features` of a velocity field at ``(s, a, z, t)``: ``z (M, N, 1)``; one ``(M, N, H)`` per layer."""
+    sa = jnp.concatenate([observations, actions], axis=-1)  # (N, d_sa)
+    sa = jnp.broadcast_to(sa[None], (z.shape[0], *sa.shape))  # (M, N, d_sa)
+    return hidden_features(params, jnp.concatenate([sa, field.embed_zt(z, t)], axis=-1), field.layer_norm)
+
+
 def head_mask(params: Params) -> Params:
     """Boolean pytree like a critic's ``params``: True for the *head*, False for the *features*.
 

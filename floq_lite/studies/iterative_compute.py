@@ -29,18 +29,16 @@ chapter plots the committed artifact and re-runs the ``teach`` plan live.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from floq_lite.atomic import atomic_write_bytes
 from floq_lite.studies import mdp as mdp_lib
 from floq_lite.studies import tabular_td as td
+from floq_lite.studies._sweep import rounded, run_cells
 from floq_lite.tiers import current_tier
 
 FORMAT = "floq_lite.iterative_compute/1"
@@ -141,7 +139,7 @@ def plan(tier: str | None = None) -> list[Cell]:
     tier = current_tier(tier)
     critics = ["monolithic", "deep-mlp", "resnet", *[f"flow-K{k}" for k in FLOW_KS], "flow-t0"]
     if tier == "smoke":
-        return [Cell("maze6", c, 16, 40) for c in ("monolithic", "flow-K2", "flow-t0")]
+        return [Cell("maze6", c, 16, 40) for c in ("monolithic", "flow-K2")]
     if tier == "teach":
         return [Cell("maze11", c, 64, 6000) for c in ("monolithic", "deep-mlp", "flow-K1", "flow-K8")]
     steps = {"maze6": 8000, "maze11": 20000, "maze15": 20000}
@@ -159,20 +157,14 @@ def study_seeds(tier: str | None = None) -> tuple[int, ...]:
 # --- one cell ----------------------------------------------------------------------------------------------------------
 
 
-def _round(x: Any, digits: int = 5) -> Any:
-    return np.round(np.asarray(x, dtype=float), digits).tolist()
-
-
 def run_cell(cell: Cell, seeds: Sequence[int] = SEEDS, progress: bool = False) -> dict[str, Any]:
     """Train one cell and measure it (see the module docstring). Returns a JSON-ready dict."""
     problem = PROBLEMS[cell.problem]
     maze = problem.mdp()
     q_star = mdp_lib.value_iteration(maze)
     cfg = cell_config(cell)
-    t0, cpu0 = time.perf_counter(), time.process_time()
     result = td.train_critic(cell.kind, maze, cfg, seeds, kappas=cell.kappas if cell.kind == "flow" else None,
                              q_star=q_star, progress=progress)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     metrics = td.table_metrics(maze, result.q_table, q_star)
     out: dict[str, Any] = {
         "cell": dataclasses.asdict(cell),
@@ -184,16 +176,16 @@ def run_cell(cell: Cell, seeds: Sequence[int] = SEEDS, progress: bool = False) -
         "seeds": [int(s) for s in result.seeds],
         "kappas": [float(k) for k in result.kappas],
         "steps": [int(s) for s in result.steps],
-        "q_error_curve": _round(result.q_error),
-        "final": {k: _round(v) for k, v in metrics.items()},
-        "wall_time_s": round(wall, 1),
-        "cpu_time_s": round(cpu, 1),
+        "q_error_curve": rounded(result.q_error),
+        "final": {k: rounded(v) for k, v in metrics.items()},
+        "summary": f"mean |Q - Q*| {metrics['q_error'].mean():.3f} (seeds {metrics['q_error'].min():.3f}-"
+                   f"{metrics['q_error'].max():.3f})",
     }
     if cell.kind == "flow":
         first = result.select(cell.kappas[0])
         rec = td.recovery_errors(maze, first, q_star=q_star)
-        out["recovery"] = {"steps_corrupted": rec["steps_corrupted"].tolist(), "stale_error": _round(rec["stale_error"]),
-                           "noise_gain": _round(rec["noise_gain"]), "snapshot_at": cfg.snapshot_at}
+        out["recovery"] = {"steps_corrupted": rec["steps_corrupted"].tolist(), "stale_error": rounded(rec["stale_error"]),
+                           "noise_gain": rounded(rec["noise_gain"]), "snapshot_at": cfg.snapshot_at}
         out["paths"] = _paths(maze, first, q_star)
     return out
 
@@ -207,56 +199,30 @@ def _paths(maze: mdp_lib.TabularMDP, result: td.TDResult, q_star: np.ndarray) ->
         s, a = np.unravel_index(flat, err.shape)
         t, z = td.z_paths(maze, result, int(s), int(a), run=0)
         out[name] = {"state": int(s), "action": int(a), "q_star": float(q_star[s, a]), "q": float(result.q_table[0, s, a]),
-                     "t": _round(t), "z": _round(z, 4)}
+                     "t": rounded(t), "z": rounded(z, 4)}
     return out
 
 
 # --- the sweep ------------------------------------------------------------------------------------------------------
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
-
-
 def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress: bool = True,
               log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train every cell of ``plan(tier)`` into ``out/cells/`` (skipping cells already there), then write the merged
     artifact ``out/iterative_compute.json`` and return it."""
-    from floq_lite.reporting import _provenance
-
     tier = current_tier(tier)
-    out = Path(out)
-    (out / "cells").mkdir(parents=True, exist_ok=True)
     cells, seeds = plan(tier), study_seeds(tier)
-    t0 = time.perf_counter()
-    for i, cell in enumerate(cells):
-        path = out / "cells" / f"{cell.key}.json"
-        if path.exists():
-            continue
-        log(f"[{i + 1}/{len(cells)}] {cell.key}: {cell.steps} steps x {len(seeds)} seeds")
-        result = run_cell(cell, seeds, progress=progress)
-        _write_json(path, result)
-        finals = np.asarray(result["final"]["q_error"])
-        log(f"    mean |Q - Q*| {finals.mean():.3f} (seeds {finals.min():.3f}-{finals.max():.3f}) in "
-            f"{result['wall_time_s']:.0f} s")
-    merged = {cell.key: json.loads((out / "cells" / f"{cell.key}.json").read_text()) for cell in cells}
-    study = {
+    header = {
         "format": FORMAT,
-        **_provenance(),
         "tier": tier,
         "seeds": list(seeds),
         "problems": {name: {"layout": list(p.layout), "inputs": p.inputs, "description": p.description,
                             "states": p.mdp().num_states} for name, p in PROBLEMS.items()
                      if any(c.problem == name for c in cells)},
-        "cells": merged,
-        "wall_time_s": round(sum(c["wall_time_s"] for c in merged.values()), 1),
-        "cpu_time_s": round(sum(c["cpu_time_s"] for c in merged.values()), 1),
         "command": f"floq-lite study iterative-compute --tier {tier} --out DIR",
     }
-    _write_json(out / ARTIFACT, study)
-    log(f"wrote {out / ARTIFACT}: {len(merged)} cells, {study['wall_time_s']:.0f} s of training "
-        f"({time.perf_counter() - t0:.0f} s this call)")
-    return study
+    return run_cells(out, cells, lambda cell: run_cell(cell, seeds, progress=progress), artifact=ARTIFACT,
+                     header=header, log=log)
 
 
 # --- reading a study ------------------------------------------------------------------------------------------------

@@ -48,7 +48,9 @@ from floq_lite.critic import floq as floq_critic
 from floq_lite.flow import sample_time, sample_uniform_noise
 from floq_lite.networks.critics import (
     ResValue,
+    field_features,
     freeze_features,
+    hidden_features,
     Value,
     VelocityField,
     sa_features,
@@ -60,6 +62,7 @@ from floq_lite.networks.mlp import mlp_flops
 
 Array = jax.Array
 KINDS: tuple[str, ...] = ("monolithic", "resnet", "flow")
+DORMANT_TAU = 0.1  # a unit is dormant below a tenth of its layer's mean activity (Sokar et al. use 0.025-0.1)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,9 @@ class TDConfig:
         hidden layer and the output, :func:`~floq_lite.networks.head_mask`): the features get no update, exactly
         (Adam's leftover momentum is masked too), and the target's features are the frozen online ones, its head the
         EMA of the online head (the follow-up paper's protocol, chapter 8).
+      track_features: measure the plasticity diagnostics of every hidden layer after each chunk (``TDResult.
+        diagnostics``: srank, dormant fraction, mean feature norm; for the flow critic also the norm at each Euler
+        step, from 8 fixed noise ratios along the integration, as the follow-up paper measures it).
       dataset_size: 0 uses the exact dataset of :func:`~floq_lite.studies.mdp.transition_dataset`; a positive size
         draws that many transitions at random instead (:func:`~floq_lite.studies.mdp.sampled_dataset`, seed
         ``dataset_seed``): a small fixed dataset for high replay ratios.
@@ -115,6 +121,7 @@ class TDConfig:
     target_every: int = 1
     snapshot_at: int = 0
     freeze_features_at: int | None = None
+    track_features: bool = False
     dataset_size: int = 0
     dataset_seed: int = 0
 
@@ -159,6 +166,8 @@ class TDResult(NamedTuple):
       kind: ``"monolithic"``, ``"resnet"`` or ``"flow"``.
       snapshot: the online parameters after ``config.snapshot_at`` steps (stacked over runs), or None.
       states: the final training states (stacked over runs): what :func:`continue_training` starts from.
+      diagnostics: with ``config.track_features``, ``{"layer{l}/srank" | "layer{l}/dormant" | "layer{l}/norm":
+        (n_runs, C)}`` (member mean) and for the flow critic ``"layer{l}/norm_t": (n_runs, C, K)``; else None.
     """
 
     steps: np.ndarray
@@ -172,6 +181,7 @@ class TDResult(NamedTuple):
     kind: str = "flow"
     snapshot: Any = None
     states: Any = None
+    diagnostics: dict[str, np.ndarray] | None = None
 
     def select(self, kappa: float) -> "TDResult":
         """The runs trained with noise coverage ``kappa`` (all their seeds)."""
@@ -182,9 +192,10 @@ class TDResult(NamedTuple):
         def tree(x):
             return None if x is None else jax.tree_util.tree_map(take, x)
 
+        diag = None if self.diagnostics is None else {k: take(v) for k, v in self.diagnostics.items()}
         return self._replace(q_error=take(self.q_error), loss=take(self.loss), q_table=take(self.q_table),
                              params=tree(self.params), seeds=take(self.seeds), kappas=take(self.kappas),
-                             snapshot=tree(self.snapshot), states=tree(self.states))
+                             snapshot=tree(self.snapshot), states=tree(self.states), diagnostics=diag)
 
 
 class _Problem(NamedTuple):
@@ -237,6 +248,7 @@ class _Critic(NamedTuple):
     loss: Callable[..., Array]  # (params, target_params, batch, key, noise (2,), v_next (S,) | None) -> scalar
     q_table: Callable[..., Array]  # (params, key, noise (2,)) -> (S, A)
     target_values: Callable[..., Array]  # (target_params, key, noise (2,)) -> (S,) max_a of the target table
+    features: Callable[..., list] | None = None  # (params, noise) -> per Euler step, per layer (E, N, H)
 
 
 def _scalar_net(kind: str, config: TDConfig):
@@ -268,7 +280,12 @@ def _monolithic_critic(prob: _Problem, config: TDConfig, discount: float, kind: 
     def init(key):
         return net.init(key, prob.table_obs[:1], prob.table_act[:1])["params"]
 
-    return _Critic(init, loss, q_table, target_values)
+    def features(params, noise=None):  # one "step": the table's inputs
+        if kind != "monolithic":
+            raise ValueError("feature diagnostics are implemented for the MLP and flow critics.")
+        return [hidden_features(params, jnp.concatenate([prob.table_obs, prob.table_act], axis=-1))]
+
+    return _Critic(init, loss, q_table, target_values, features)
 
 
 def flow_q_samples(field: VelocityField, params, obs: Array, act: Array, z0: Array, num_steps: int) -> Array:
@@ -322,7 +339,21 @@ def _flow_critic(prob: _Problem, config: TDConfig, field: VelocityField, discoun
         z = jnp.zeros((config.num_ensembles, 1, 1))
         return field.init(key, prob.table_obs[:1], prob.table_act[:1], z, 0.0)["params"]
 
-    return _Critic(init, loss, q_table, target_values)
+    ratios = jnp.linspace(0.01, 0.99, 8)  # fixed starts along the interval, as the follow-up's feature-norm driver
+
+    def features(params, noise):
+        num_p = prob.table_obs.shape[0]
+        obs_r, act_r = floq_critic.repeat_rows(prob.table_obs, 8), floq_critic.repeat_rows(prob.table_act, 8)
+        z = (1.0 - jnp.tile(ratios, num_p)) * noise[0] + jnp.tile(ratios, num_p) * noise[1]  # (P*8,)
+        z = floq_critic.tile_ensemble(z[:, None], num_e)  # (E, P*8, 1)
+        steps, ctx = [], sa_features(params, obs_r, act_r)
+        for i in range(config.flow_steps):  # the inputs the field sees along the online integration
+            t = i / config.flow_steps
+            steps.append(field_features(field, params, obs_r, act_r, z, t))
+            z = z + velocity_from_features(field, params, ctx, z, t) / config.flow_steps
+        return steps
+
+    return _Critic(init, loss, q_table, target_values, features)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -387,14 +418,42 @@ def _compiled(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig):
             state, losses = jax.lax.scan(refresh, state, None, length=config.eval_every // config.target_every)
         return state, table(state), jnp.mean(losses)
 
-    return jax.jit(jax.vmap(start)), jax.jit(jax.vmap(chunk)), jax.jit(jax.vmap(table))
+    def summary(state: TrainState):
+        """Per layer: singular values and mean |activation| of every member over all inputs, norm per step."""
+        steps = critic.features(state.params, state.noise)  # [step][layer] (E, N, H)
+        out = []
+        for layer in range(len(steps[0])):
+            x = jnp.concatenate([st[layer] for st in steps], axis=1)  # (E, steps * N, H)
+            norms = jnp.stack([jnp.mean(jnp.linalg.norm(st[layer], axis=-1), axis=-1) for st in steps], -1)  # (E, T)
+            out.append({"sv": jax.vmap(lambda m: jnp.linalg.svd(m, compute_uv=False))(x),
+                        "mean_abs": jnp.mean(jnp.abs(x), axis=1), "norm_t": norms})
+        return out
+
+    return jax.jit(jax.vmap(start)), jax.jit(jax.vmap(chunk)), jax.jit(jax.vmap(table)), jax.jit(jax.vmap(summary))
+
+
+def _diagnostics(summaries) -> dict[str, np.ndarray]:
+    """Host side of ``summary``: srank / dormant fraction / norm per run (member mean) from its device outputs."""
+    from floq_lite import diagnostics as dg
+
+    out: dict[str, np.ndarray] = {}
+    for layer, summ in enumerate(summaries):
+        sv, act, norm_t = (np.asarray(summ[k]) for k in ("sv", "mean_abs", "norm_t"))  # (n, E, H), (n, E, H), (n, E, T)
+        out[f"layer{layer}/srank"] = np.array([[dg.srank_from_singular_values(m) for m in run] for run in sv]).mean(1)
+        out[f"layer{layer}/dormant"] = np.array([[dg.dormant_from_activity(m, DORMANT_TAU) for m in run]
+                                                 for run in act]).mean(1)
+        out[f"layer{layer}/norm"] = norm_t.mean(axis=(1, 2))
+        if norm_t.shape[-1] > 1:
+            out[f"layer{layer}/norm_t"] = norm_t.mean(axis=1)
+    return out
 
 
 def _train(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig, q_star: np.ndarray, seeds: Sequence[int],
            noises: np.ndarray, kappas: np.ndarray, progress: bool, desc: str, init: Any = None) -> TDResult:
     """Run one training per row of ``(seeds, noises)``, all vmapped together (one compilation for the lot); from
     fresh parameters, or from the final states ``init`` of an earlier result (on this or another maze)."""
-    start, run_chunk, measure = _compiled(kind, mdp, config.replace(num_steps=config.eval_every, snapshot_at=0))
+    start, run_chunk, measure, summarize = _compiled(kind, mdp, config.replace(num_steps=config.eval_every,
+                                                                                snapshot_at=0))
 
     def errors_of(tables) -> np.ndarray:  # (n_runs, S, A) -> (n_runs,)
         return np.array([mdp_lib.q_error(mdp, q, q_star) for q in np.asarray(tables)])
@@ -406,12 +465,15 @@ def _train(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig, q_star: np.ndar
         states = init._replace(step=jnp.zeros_like(init.step))  # the freeze schedule counts from here
         tables = measure(states)
     errors, losses = [errors_of(tables)], [np.full(len(seeds), np.nan)]
+    diags = [_diagnostics(summarize(states))] if config.track_features else []
     num_chunks = config.num_steps // config.eval_every
     snapshot = None
     for i in tqdm(range(num_chunks), desc=desc, disable=not progress, leave=False):
         states, tables, loss = run_chunk(states)
         errors.append(errors_of(tables))
         losses.append(np.asarray(loss))
+        if config.track_features:
+            diags.append(_diagnostics(summarize(states)))
         if config.snapshot_at and (i + 1) * config.eval_every == config.snapshot_at:
             snapshot = jax.tree_util.tree_map(jnp.copy, states.params)
     return TDResult(
@@ -426,6 +488,7 @@ def _train(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig, q_star: np.ndar
         kind=kind,
         snapshot=snapshot,
         states=states,
+        diagnostics={k: np.stack([d[k] for d in diags], axis=1) for k in diags[0]} if diags else None,
     )
 
 

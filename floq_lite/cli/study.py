@@ -1,0 +1,54 @@
+"""``floq-lite study NAME``: the book's known-answer sweeps, written as small artifacts.
+
+floq-lite study iterative-compute [--tier smoke|teach|paper] [--out DIR] [--no-progress]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "run a known-answer study of the book (resumable; writes small JSON artifacts)"
+
+STUDIES = {
+    "iterative-compute": "chapter 7: when do K integration steps pay? (floq_lite.studies.iterative_compute)",
+    "plasticity": "chapter 8: plastic features, freezing and shifting targets (floq_lite.studies.plasticity)",
+}
+
+EPILOG = """\
+studies:
+""" + "".join(f"  {name:18} {text}\n" for name, text in STUDIES.items()) + """
+tiers: smoke (seconds, what the tests run), teach (minutes: the chapter's live re-run), paper (the committed sweep,
+about an hour or more on a 2-core CPU). A stopped study resumes: finished cells in DIR/cells/ are kept.
+
+examples:
+  floq-lite study iterative-compute --tier paper --out runs/iterative-compute
+  cp runs/iterative-compute/iterative_compute.json floq_lite/artifacts/     # what chapter 7 plots
+  floq-lite study plasticity --tier paper --out runs/plasticity            # chapter 8's plasticity.json
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument("name", choices=sorted(STUDIES), metavar="NAME", help="the study: " + ", ".join(STUDIES))
+    parser.add_argument("--tier", choices=("smoke", "teach", "paper"), default=None,
+                        help="size of the study (default: $FLOQ_TIER, else teach)")
+    parser.add_argument("--out", default=None, metavar="DIR", help="output directory (default: runs/study-NAME-TIER)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from floq_lite.studies import iterative_compute, plasticity
+    from floq_lite.tiers import current_tier
+
+    module = {"iterative-compute": iterative_compute, "plasticity": plasticity}[args.name]
+    tier = current_tier(args.tier)
+    out = args.out or f"runs/study-{args.name}-{tier}"
+    try:
+        module.run_study(out, tier, progress=not args.no_progress)
+    except OSError as exc:
+        print(f"floq-lite study: error: cannot write to {out} ({exc.strerror}); choose another --out.", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,50 @@
+"""Write chapter 5's artifacts (floq_lite/artifacts/pointmaze_medium_*.json) from the runs of tools/ch5_runs.sh.
+
+    python tools/ch5_artifacts.py RUNS_DIR          # RUNS_DIR holds floq/, fql/, floq-k1/, floq-k4/
+
+* ``pointmaze_medium_runs.json``: floq and FQL at equal sizes and steps (``reporting.export_runs``, final = mean of
+  the last three evaluations);
+* ``pointmaze_medium_k_sweep.json``: floq trained with K = 1, 4 and 8 (the K = 8 run is the 5-seed one above);
+* ``pointmaze_medium_range.json``: the final checkpoints of floq and FQL started at every free maze cell
+  (``reporting.export_range``), up to the env's 1,000 steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from floq_lite import reporting
+
+OUT = reporting.ARTIFACTS_DIR
+COMMAND = "tools/ch5_runs.sh DATA_DIR RUNS_DIR all"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("runs", help="the RUNS_DIR of tools/ch5_runs.sh")
+    p.add_argument("--out", default=str(OUT), help="artifact directory (default: %(default)s)")
+    p.add_argument("--range-steps", type=int, default=1000, help="steps per start cell in the range test")
+    p.add_argument("--skip-range", action="store_true")
+    args = p.parse_args(argv)
+    runs, out = Path(args.runs), Path(args.out)
+    extra = {"command": COMMAND, "artifact_command": "python tools/ch5_artifacts.py RUNS_DIR"}
+    reporting.export_runs({"floq": runs / "floq", "FQL": runs / "fql"}, out / "pointmaze_medium_runs.json",
+                          extra=extra)
+    print(f"wrote {out / 'pointmaze_medium_runs.json'}")
+    sweep = {f"floq K={k}": runs / name for k, name in ((1, "floq-k1"), (4, "floq-k4"), (8, "floq"))
+             if (runs / name / "eval.csv").exists()}
+    reporting.export_runs(sweep, out / "pointmaze_medium_k_sweep.json", extra=extra)
+    print(f"wrote {out / 'pointmaze_medium_k_sweep.json'} ({', '.join(sweep)})")
+    if not args.skip_range:
+        study = reporting.export_range({"floq": runs / "floq", "FQL": runs / "fql"},
+                                       out / "pointmaze_medium_range.json", max_steps=args.range_steps, extra=extra)
+        print(f"wrote {out / 'pointmaze_medium_range.json'} ({study['eval_wall_time_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    sys.exit(main())
