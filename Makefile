@@ -14,16 +14,17 @@ SMOKE_OUT := _build/smoke
 SMOKE_HTML := $(SMOKE_OUT)/_build/html
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: book test install vendor node test-lib test-notebooks test-build test-browser clean
+.PHONY: book test install vendor node test-lib test-notebooks test-build test-browser clean constraints
 .DEFAULT_GOAL := book
 
-# (Re)install when the package metadata changes; the package itself is editable.
-$(VENV)/.installed: pyproject.toml
+# (Re)install when the package metadata or the pinned versions change; the package itself is editable.
+# constraints.txt pins every package to a tested version (pyproject.toml keeps open ranges, which Colab needs).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "floq-book needs Python >= 3.11 (set PYTHON=python3.11)"'
 	@start=$$(date +%s); \
 	(test -x $(PY) || $(PYTHON) -m venv $(VENV)) && \
 	$(PY) -m pip install -q --upgrade pip && \
-	$(PY) -m pip install -q -e ".[book,dev,ogbench]" && \
+	$(PY) -m pip install -q -c constraints.txt -e ".[book,dev,ogbench]" && \
 	echo "[make] installed floq_lite[book,dev,ogbench] into $(VENV) in $$(( $$(date +%s) - start ))s" && touch $@
 
 install: $(VENV)/.installed
@@ -64,7 +65,7 @@ test-notebooks:
 test-build:
 	@echo "== [3/4] book build, smoke tier, warnings are errors -> $(SMOKE_HTML)"; start=$$(date +%s); \
 	mkdir -p _build; for attempt in 1 2; do \
-	  FLOQ_TIER=smoke FLOQ_REQUIRE_VENDORED=$${FLOQ_REQUIRE_VENDORED:-1} \
+	  FLOQ_TIER=smoke FLOQ_EXECUTE=force FLOQ_REQUIRE_VENDORED=$${FLOQ_REQUIRE_VENDORED:-1} \
 	    $(BIN)/jupyter-book build . --path-output $(SMOKE_OUT) $(JB_FLAGS) 2>&1 | tee _build/smoke-build.log; \
 	  status=$${PIPESTATUS[0]}; \
 	  if [ $$status -eq 0 ] || ! grep -q CellTimeoutError _build/smoke-build.log; then break; fi; \
@@ -79,3 +80,12 @@ test-browser:
 
 clean:
 	rm -rf _build book/_vendor
+
+# Refresh constraints.txt: install the newest versions the package's ranges allow into a fresh venv, then pin them.
+# Run make test afterwards; commit the file only if it passes.
+constraints:
+	rm -rf _build/constraints-venv && $(PYTHON) -m venv _build/constraints-venv && \
+	_build/constraints-venv/bin/pip install -q --upgrade pip && \
+	_build/constraints-venv/bin/pip install -q -e ".[book,dev,ogbench]" && \
+	{ head -2 constraints.txt; _build/constraints-venv/bin/pip freeze --exclude-editable | grep -v '^floq-lite'; } \
+	  > constraints.new && mv constraints.new constraints.txt && echo "[make] constraints.txt refreshed"

@@ -108,6 +108,15 @@ def _act(agents, observations, seeds, step, episodes, times):
     return jax.vmap(one_seed)(agents, observations, seeds, steps, episodes, times)
 
 
+def act(agent_state: Any, observation: np.ndarray, *, seed: int, step: int = 0, episode: int = 0, t: int = 0) -> np.ndarray:
+    """The clipped action of a single-seed (vmapped) agent state at one observation, with the noise key
+    :func:`evaluate` would use for ``(seed, step, episode, t)``: for rollouts outside :func:`evaluate`."""
+    obs = jnp.asarray(np.asarray(observation, np.float32)[None, None])  # (1, 1, d_s)
+    one = jnp.asarray([[0]], jnp.int32)
+    action = _act(agent_state, obs, jnp.asarray([seed], jnp.int32), step, one + episode, one + t)[0, 0]
+    return np.clip(np.asarray(action), -1.0, 1.0)
+
+
 def _reset_seed(seed: int, step: int, episode: int) -> int:
     return int((1_000_003 * seed + 7_919 * step + 104_729 * episode + 17) % (2**31 - 1))
 
@@ -318,6 +327,6 @@ def success_by_start_distance(agents: Any, env_name: str, seeds: Sequence[int], 
 
 
 __all__ = [
-    "SeedEval", "evaluate", "make_env", "make_envs", "q_diagnostics", "seeded_reset", "select_seed", "select_seeds",
+    "SeedEval", "act", "evaluate", "make_env", "make_envs", "q_diagnostics", "seeded_reset", "select_seed", "select_seeds",
     "success_by_start_distance",
 ]

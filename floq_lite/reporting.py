@@ -67,10 +67,10 @@ PAPER_RESULTS: dict[str, Any] = {
               "averages the last three evaluations, which evaluations floq averages is not stated in our sources",
     "five_task_mean": {"floq (default)": 91, "floq (best)": 91, "FQL (1M steps)": 79, "FQL (2M steps)": 83},
     "task1_fql": {"mean": 80, "std": 8},
-    "source": "floq paper's main offline table as transcribed in the project's floq_spec.md §3.1 (second-hand: the "
-              "paper body was not available); FQL task-1 number from the FQL paper, Table 3 (floq_spec.md §5.3). "
-              "Paper runs: 4x512 networks, batch 256, 1M (FQL) / 2M (floq) gradient steps, official OGBench data, "
-              "evaluation with 50 episodes per checkpoint.",
+    "source": "floq: the paper's main offline table (Agrawalla et al., 2026), second-hand: read from a third-party "
+              "transcription of the paper (OpenReview m14YNdmPAh); FQL task 1: the FQL paper, Table 3 (Park et al., "
+              "2025). Paper runs: 4x512 networks, batch 256, 1M (FQL) / 2M (floq) gradient steps, the official "
+              "OGBench data, 50 evaluation episodes per checkpoint.",
 }
 """The published numbers chapter 6 compares with (antmaze-large; task 1 is the ``-singletask-v0`` default task)."""
 
@@ -516,7 +516,7 @@ def export_value_maps(runs: Mapping[str, str | os.PathLike[str]], path: str | os
             body = body_observation(env_name)
             xs, ys, free = grid_points(grid.walls, grid.unit, grid.offset_x, grid.offset_y, resolution)
         info[name] = {"agent": meta["agent"], "tier": meta["tier"], "checkpoint_step": step,
-                      "seed": meta["seeds"][seed_index], "hardware": meta.get("hardware"), "run_dir": str(run_dir)}
+                      "seed": meta["seeds"][seed_index], "hardware": meta.get("hardware"), "run_name": Path(run_dir).name}
         if meta["agent"] == "floq":
             k = int(meta["config"]["critic_flow_steps"])
             maps[f"{name}, distilled critic"] = value_on_grid(agent, body, xs, ys)

@@ -6,7 +6,10 @@
   the last three evaluations);
 * ``pointmaze_medium_k_sweep.json``: floq trained with K = 1, 4 and 8 (the K = 8 run is the 5-seed one above);
 * ``pointmaze_medium_range.json``: the final checkpoints of floq and FQL started at every free maze cell
-  (``reporting.export_range``), up to the env's 1,000 steps.
+  (``reporting.export_range``), up to the env's 1,000 steps;
+* ``pointmaze_medium_value_maps.json``: the critic microscope of both final checkpoints (seed 0);
+* ``pointmaze_medium_task1_fql.json`` (with ``--task1-run DIR``): the FQL run on task 1 that showed why the chapter
+  uses task 3 (same sizes; stopped after 210,000 steps without a success since step 30,000).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(OUT), help="artifact directory (default: %(default)s)")
     p.add_argument("--range-steps", type=int, default=1000, help="steps per start cell in the range test")
     p.add_argument("--skip-range", action="store_true")
+    p.add_argument("--task1-run", default=None, help="the FQL calibration run on task 1 (optional)")
     args = p.parse_args(argv)
     runs, out = Path(args.runs), Path(args.out)
     extra = {"command": COMMAND, "artifact_command": "python tools/ch5_artifacts.py RUNS_DIR"}
@@ -38,8 +42,19 @@ def main(argv: list[str] | None = None) -> int:
              if (runs / name / "eval.csv").exists()}
     reporting.export_runs(sweep, out / "pointmaze_medium_k_sweep.json", extra=extra)
     print(f"wrote {out / 'pointmaze_medium_k_sweep.json'} ({', '.join(sweep)})")
+    pair = {"floq": runs / "floq", "FQL": runs / "fql"}
+    reporting.export_value_maps(pair, out / "pointmaze_medium_value_maps.json", resolution=4, extra=extra)
+    print(f"wrote {out / 'pointmaze_medium_value_maps.json'}")
+    if args.task1_run:
+        note = {"note": "FQL with the chapter's sizes on task 1 (10 cells from the goal), launched for 500,000 steps "
+                        "and stopped by hand after 210,000: no success at any evaluation after step 30,000",
+                "command": "floq-lite train pointmaze-medium-navigate-singletask-v0 --agent fql --tier teach --seeds 5 "
+                           "--steps 500000 (the sizes of tools/ch5_runs.sh)"}
+        reporting.export_runs({"FQL, task 1": Path(args.task1_run)}, out / "pointmaze_medium_task1_fql.json",
+                              extra=note)
+        print(f"wrote {out / 'pointmaze_medium_task1_fql.json'}")
     if not args.skip_range:
-        study = reporting.export_range({"floq": runs / "floq", "FQL": runs / "fql"},
+        study = reporting.export_range(pair,
                                        out / "pointmaze_medium_range.json", max_steps=args.range_steps, extra=extra)
         print(f"wrote {out / 'pointmaze_medium_range.json'} ({study['eval_wall_time_s']:.0f} s)")
     return 0

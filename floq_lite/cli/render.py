@@ -43,7 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def render_frames(agent_state, env_name: str, seed: int, episodes: int, size: int, every: int,
                   max_episode_steps: int | None = None):
     """Frames ``(H, W, 3) uint8`` of ``episodes`` episodes of the (single-seed, vmapped) ``agent_state``."""
-    import jax.numpy as jnp
     import mujoco
     import numpy as np
 
@@ -61,10 +60,8 @@ def render_frames(agent_state, env_name: str, seed: int, episodes: int, size: in
         frames.append(np.asarray(first))
         t, done, info = 0, False, {}
         while not done:
-            action = np.asarray(evaluation._act(agent_state, jnp.asarray(np.asarray(ob, np.float32)[None]),
-                                                jnp.asarray([seed], jnp.int32), 0, jnp.asarray([ep]),
-                                                jnp.asarray([t])))[0]
-            ob, _, terminated, truncated, info = env.step(np.clip(action, -1.0, 1.0))
+            action = evaluation.act(agent_state, ob, seed=seed, episode=ep, t=t)
+            ob, _, terminated, truncated, info = env.step(action)
             t += 1
             done = terminated or truncated
             if t % every == 0 or done:

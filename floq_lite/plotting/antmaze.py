@@ -231,6 +231,40 @@ def final_table(study: Mapping[str, Any]) -> str:
     return "\n".join(lines) + f"\n\n(final = mean success over the last {n} evaluations of each seed)"
 
 
+def compare_final(study: Mapping[str, Any], a: str, b: str) -> str:
+    """One Markdown sentence comparing the final success of agents ``a`` and ``b`` of a study: means, stds, the
+    per-seed ranges and whether those ranges overlap (with this few seeds, no finer test is claimed)."""
+    fa, fb = (np.asarray(study["agents"][n]["final"]["per_seed"], float) for n in (a, b))
+    steps = {int(study["agents"][n]["steps"]) for n in (a, b)}
+    budget = f"after {steps.pop():,} steps each" if len(steps) == 1 else "after DIFFERENT numbers of steps"
+    if fa.min() > fb.max() or fb.min() > fa.max():
+        ahead, behind = (a, b) if fa.mean() > fb.mean() else (b, a)
+        verdict = f"**{ahead} is ahead**: every seed of {ahead} ends above every seed of {behind}"
+    else:
+        verdict = "the seed ranges overlap: **no difference within the seed spread**"
+    return (f"Final success {budget}: {a} {fa.mean():.2f} ± {fa.std():.2f} (seeds {fa.min():.2f}–{fa.max():.2f}), "
+            f"{b} {fb.mean():.2f} ± {fb.std():.2f} (seeds {fb.min():.2f}–{fb.max():.2f}); {verdict}.")
+
+
+def paper_table_pointmaze(study: Mapping[str, Any], paper: Mapping[str, Any] = PAPER_RESULTS) -> str:
+    """Markdown: our pointmaze numbers next to the paper's antmaze-large ones (neither paper reports pointmaze), and
+    the conditions that differ."""
+    lines = ["| | task | floq | FQL | networks | steps | data |", "|---|---|---|---|---|---|---|"]
+    agents = study["agents"]
+    f = {n: agents[n]["final"] for n in agents}
+    cfg = next(iter(agents.values()))["config"]
+    width = "×".join(str(w) for w in cfg["value_hidden_dims"])
+    steps = int(next(iter(agents.values()))["steps"])
+    rows = next(iter(agents.values()))["dataset"]["rows"]
+    lines.append(f"| ours | pointmaze-medium task 3 | {100 * f['floq']['mean']:.0f}% ± {100 * f['floq']['std']:.0f} | "
+                 f"{100 * f['FQL']['mean']:.0f}% ± {100 * f['FQL']['std']:.0f} | {width} | {steps:,} | "
+                 f"generated, {rows:,} rows |")
+    m = paper["five_task_mean"]
+    lines.append(f"| paper | antmaze-large, mean of 5 tasks | {m['floq (default)']}% | {m['FQL (1M steps)']}% (1M) / "
+                 f"{m['FQL (2M steps)']}% (2M) | 512×512×512×512 | 1M–2M | official, ~1M rows |")
+    return "\n".join(lines)
+
+
 def plot_paper_comparison(study: Mapping[str, Any], paper: Mapping[str, Any] = PAPER_RESULTS):
     """Bars: our final success (mean over seeds, seeds as dots) next to the published antmaze-large numbers."""
     fig, ax = plt.subplots(figsize=(8.6, 3.6))
@@ -343,6 +377,8 @@ def speed_table(speed: Mapping[str, Any], flops: Mapping[tuple[str, str], float]
 
 
 __all__ = [
+    "compare_final",
+    "paper_table_pointmaze",
     "draw_maze",
     "expert_summary",
     "final_table",

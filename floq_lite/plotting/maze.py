@@ -220,9 +220,7 @@ def rollout_pairs(agent_state: Any, env_name: str, seed: int, *, max_steps: int)
     ob, _ = evaluation.seeded_reset(env, evaluation._reset_seed(seed, 0, 0))
     obs, acts, done, t = [], [], False, 0
     while not done:
-        action = np.asarray(evaluation._act(agent_state, jnp.asarray(np.asarray(ob, np.float32)[None]),
-                                            jnp.asarray([seed], jnp.int32), 0, jnp.asarray([0]), jnp.asarray([t])))[0]
-        action = np.clip(action, -1.0, 1.0)
+        action = evaluation.act(agent_state, ob, seed=seed, t=t)
         obs.append(np.asarray(ob, np.float32))
         acts.append(action)
         ob, _, terminated, truncated, _ = env.step(action)
@@ -248,8 +246,31 @@ def rollout_gif(agent_state: Any, env_name: str, path: str | os.PathLike[str], *
     return path, successes[0]
 
 
+def plot_rollout_paths(grid: MazeGrid, paths: Mapping[str, np.ndarray], goal_xy: Sequence[float], *, title: str):
+    """The x-y path of one or more episodes over the maze: start (circle), end (square), goal (star); one panel
+    per entry of ``paths`` (``{label: (T, 2)}``). Drawn at the column's width so that the agent can be followed."""
+    fig, axes = plt.subplots(1, len(paths), figsize=(min(7.8, 3.9 * len(paths)), 3.9), squeeze=False)
+    for ax, (label, xy) in zip(axes[0], paths.items(), strict=True):
+        xy = np.asarray(xy)
+        draw_walls(ax, grid)
+        ax.plot(xy[:, 0], xy[:, 1], color="tab:blue", lw=1.5)
+        ax.plot(*xy[0], "o", color="tab:green", ms=8, label="start")
+        ax.plot(*xy[-1], "s", color="tab:blue", ms=7, label=f"end (step {len(xy) - 1})")
+        ax.plot(*goal_xy, "*", color="red", ms=14, label="goal")
+        ax.set_aspect("equal")
+        ax.autoscale()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 __all__ = [
     "draw_walls",
+    "plot_rollout_paths",
     "final_success",
     "flow_q_vs_k",
     "flow_trajectories",
