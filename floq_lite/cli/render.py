@@ -72,9 +72,12 @@ def render_frames(agent_state, env_name: str, seed: int, episodes: int, size: in
 
 
 def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("MUJOCO_GL", "egl")  # before mujoco is imported (by ogbench)
-    if os.environ["MUJOCO_GL"] == "egl":
-        os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    from floq_lite.rendering import headless_gl
+
+    try:
+        headless_gl()  # before mujoco is imported (by ogbench): EGL, else OSMesa, else say what to install
+    except RuntimeError as exc:
+        return fail("render", str(exc), 1)
     import imageio.v2 as imageio
 
     from floq_lite import training
