@@ -10,7 +10,10 @@
 //   - a page with saved ipywidgets state shows no rendered widgets, or shows a widget error;
 //   - a plotly figure is not drawn, or moving a plotly slider does not change the figure's data;
 //   - a page listed in SLIDER_PAGES has no plotly slider (unless it is still a placeholder without outputs);
-//   - a notebook page has no Colab launch link (it is not followed: that would leave 127.0.0.1).
+//   - a notebook page has no Colab launch link (it is not followed: that would leave 127.0.0.1);
+//   - a Markdown table was left as raw pipe text ("| a | b |" / "|---|" outside code);
+//   - an image is displayed at under 60% of its natural width (text in it would be too small to read);
+//   - a code or output block is cut off at the right (its content is wider than the column).
 // Screenshots go to SCREENSHOT_DIR (one per page, plus each plotly figure after its slider moved).
 // Environment: CHROMIUM (default /usr/bin/chromium).
 
@@ -79,9 +82,21 @@ function inspectPage() {
   const widgetErrors = [...document.querySelectorAll(".jupyter-widgets")].filter((el) => /Error displaying widget/.test(el.textContent)).length;
   const plotlyDivs = document.querySelectorAll(".floq-plotly, .js-plotly-plot").length;
   const outputs = document.querySelectorAll(".cell_output").length;
+  const main = document.querySelector("main") || document.body;
+  const rawTables = [];
+  const tw = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  for (let n = tw.nextNode(); n; n = tw.nextNode()) {
+    if (n.parentElement.closest("pre, code, script, style, textarea, .highlight")) continue;
+    if (/\|\s*:?-{3,}:?\s*\|/.test(n.textContent)) rawTables.push(n.textContent.trim().slice(0, 80));
+  }
+  const shrunk = [...main.querySelectorAll("img")].filter((img) => img.naturalWidth > 0 && img.clientWidth > 0
+    && img.clientWidth < 0.6 * img.naturalWidth).map((img) => `${(img.getAttribute("src") || "").split("/").pop()} shown at `
+    + `${img.clientWidth}px of ${img.naturalWidth}px`);
+  const cut = [...main.querySelectorAll("pre")].filter((el) => el.scrollWidth > el.clientWidth + 2)
+    .map((el) => (el.textContent.split("\n").find((line) => line.length > 80) || el.textContent).slice(0, 90));
   const colab = [...document.querySelectorAll("a[href]")].map((a) => a.href).filter((h) => h.startsWith("https://colab.research.google.com/github/"));
   return { colab, mathCount: mathEls.length, mjx: document.querySelectorAll("mjx-container").length, unrenderedMath, rawDollar,
-    widgetViews, widgetsRendered, widgetErrors, plotlyDivs, outputs };
+    widgetViews, widgetsRendered, widgetErrors, plotlyDivs, outputs, rawTables, shrunk, cut };
 }
 
 function plotState(i) {
@@ -141,7 +156,7 @@ async function main() {
     headless: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
       "--disable-sync", "--no-first-run"],
-    viewport: { width: 1280, height: 900 },
+    viewport: { width: 1400, height: 900 },
   });
   const external = new Set();
   const missing = new Set();
@@ -184,6 +199,9 @@ async function main() {
     if (info.rawDollar.length) problems.push(`raw math source left in the text, e.g. ${JSON.stringify(info.rawDollar[0])}`);
     if (info.widgetViews && !info.widgetsRendered) problems.push(`${info.widgetViews} saved ipywidgets views but none rendered`);
     if (info.widgetErrors) problems.push(`${info.widgetErrors} widgets show "Error displaying widget"`);
+    if (info.rawTables.length) problems.push(`${info.rawTables.length} tables left as raw text, e.g. ${JSON.stringify(info.rawTables[0])}`);
+    for (const s of info.shrunk) problems.push(`image too small to read: ${s} (size figures for the ~780 px column)`);
+    for (const c of info.cut) problems.push(`code or output line cut off: ${JSON.stringify(c)} (keep lines within ~88 characters)`);
     const undrawn = await page.locator(".floq-plotly:not(.js-plotly-plot)").count();
     if (undrawn) problems.push(`${undrawn} plotly figures not drawn`);
     const notebookSource = name.replace(/\.html$/, ".ipynb");

@@ -1,0 +1,175 @@
+"""One floq / FQL update: floq_lite against the official code, measured side by side in one process.
+
+    python benchmarks/official_speed.py --official PATH/TO/CMU-AIRe-floq [--sizes teach,paper] [--steps 20]
+    FLOQ_OFFICIAL_DIR=PATH python benchmarks/official_speed.py
+
+The official code is imported from the checkout you point to (none of it is part of this repository). It needs
+``ml_collections`` (``pip install ml_collections``); the minimal patch for today's JAX stack is applied at import
+time and printed: ``distrax`` (used only by the official Gaussian actor, which floq and FQL do not use) is replaced
+by an empty stub when it is not installed. Without a checkout the script still measures floq_lite and says so.
+
+Printed per size (antmaze dimensions, obs 29, action 8) and agent: median ms per jitted ``update`` call (interleaved
+rounds, so that a load change hits both sides), the ratio, the analytic GFLOP per update
+(``floq_lite.reporting.update_flops``), and the achieved share of this machine's matmul peak (a jitted
+2048x512x512 float32 product measured in the same run). Only meaningful on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import statistics
+import sys
+import time
+import types
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from floq_lite.agents import FloqAgent, FQLAgent
+from floq_lite.config import make_config, with_reward_range
+from floq_lite.reporting import update_flops
+
+OBS_DIM, ACTION_DIM, ROWS = 29, 8, 4096
+PATCHES: list[str] = []
+
+
+def matmul_peak_gflops(n: int = 2048, k: int = 512, m: int = 512, reps: int = 20) -> float:
+    """GFLOP/s of a jitted (n, k) @ (k, m) float32 product, the median of ``reps`` calls."""
+    a = jnp.asarray(np.random.default_rng(0).normal(size=(n, k)), jnp.float32)
+    b = jnp.asarray(np.random.default_rng(1).normal(size=(k, m)), jnp.float32)
+    f = jax.jit(lambda x, y: x @ y)
+    f(a, b).block_until_ready()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f(a, b).block_until_ready()
+        times.append(time.perf_counter() - t0)
+    return 2 * n * k * m / statistics.median(times) / 1e9
+
+
+def load_official(path: str):
+    """``(FloQAgent, get_floq_config, FQLAgent, get_fql_config)`` from an official checkout."""
+    root = Path(path).resolve()
+    if not (root / "agents" / "floq.py").is_file():
+        raise SystemExit(f"{root} is not a CMU-AIRe/floq checkout (no agents/floq.py).")
+    try:
+        importlib.import_module("ml_collections")
+    except ImportError:
+        raise SystemExit("the official code needs ml_collections: pip install ml_collections") from None
+    try:
+        importlib.import_module("distrax")
+    except ImportError:
+        stub = types.ModuleType("distrax")  # only the unused Gaussian actor refers to it
+        stub.__getattr__ = lambda name: type(name, (), {})  # any class it names (Transformed, ...) is a placeholder
+        sys.modules["distrax"] = stub
+        PATCHES.append("distrax replaced by a stub module (used only by the official Gaussian actor)")
+    sys.path.insert(0, str(root))
+    floq = importlib.import_module("agents.floq")
+    fql = importlib.import_module("agents.fql")
+    return floq.FloQAgent, floq.get_config, fql.FQLAgent, fql.get_config
+
+
+def dataset(seed: int = 0) -> dict[str, jax.Array]:
+    rng = np.random.default_rng(seed)
+    return {
+        "observations": jnp.asarray(rng.normal(size=(ROWS, OBS_DIM)), jnp.float32),
+        "actions": jnp.asarray(rng.uniform(-1, 1, (ROWS, ACTION_DIM)), jnp.float32),
+        "rewards": jnp.asarray(-rng.integers(0, 2, ROWS), jnp.float32),
+        "masks": jnp.asarray(rng.integers(0, 2, ROWS), jnp.float32),
+        "next_observations": jnp.asarray(rng.normal(size=(ROWS, OBS_DIM)), jnp.float32),
+    }
+
+
+def ours(agent: str, size: str):
+    cfg = make_config(agent, tier=size)
+    cfg = with_reward_range(cfg, np.array([-1.0, 0.0]))
+    cls = FloqAgent if agent == "floq" else FQLAgent
+    data = dataset()
+    return cls.create(0, data["observations"][:1], data["actions"][:1], cfg), cfg
+
+
+def official(agent: str, size: str, classes):
+    """The official agent with the same sizes as floq_lite's ``size`` tier."""
+    floq_cls, floq_cfg, fql_cls, fql_cfg = classes
+    ref = make_config(agent, tier=size)
+    config = (floq_cfg if agent == "floq" else fql_cfg)()
+    config["batch_size"] = ref.batch_size
+    config["actor_hidden_dims"] = tuple(ref.actor_hidden_dims)
+    config["value_hidden_dims"] = tuple(ref.value_hidden_dims)
+    if agent == "floq":
+        config["block_width"], config["block_depth"] = ref.block_width, ref.block_depth
+        config["critic_flow_steps"], config["noise_samples"] = ref.critic_flow_steps, ref.noise_samples
+        config["r_min"], config["r_max"] = -1.0, 0.0
+    data = dataset()
+    cls = floq_cls if agent == "floq" else fql_cls
+    return cls.create(0, np.asarray(data["observations"][:1]), np.asarray(data["actions"][:1]), config)
+
+
+def time_updates(update, agent, batch, steps: int) -> float:
+    """Median ms of ``steps`` calls of a jitted ``update(agent, batch)`` (each call waits for the new state)."""
+    state = {"a": agent}
+    jax.block_until_ready(update(state["a"], batch))  # compile
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        state["a"], info = update(state["a"], batch)
+        jax.block_until_ready((state["a"], info))
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--official", default=os.environ.get("FLOQ_OFFICIAL_DIR"),
+                   help="a CMU-AIRe/floq checkout (default: $FLOQ_OFFICIAL_DIR); without it only floq_lite runs")
+    p.add_argument("--sizes", default="teach,paper")
+    p.add_argument("--agents", default="floq,fql")
+    p.add_argument("--steps", type=int, default=20, help="timed updates per round and side")
+    p.add_argument("--rounds", type=int, default=2, help="interleaved rounds (official, floq_lite, official, ...)")
+    p.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    args = p.parse_args()
+    classes = load_official(args.official) if args.official else None
+    peak = matmul_peak_gflops()
+    print(f"jax {jax.__version__} on {jax.devices()}; matmul peak (2048x512x512 float32): {peak:.0f} GFLOP/s")
+    if classes is None:
+        print("no official checkout given (--official or FLOQ_OFFICIAL_DIR): floq_lite only")
+    for patch in PATCHES:
+        print(f"patch applied to the official code: {patch}")
+    rows = []
+    data = dataset()
+    for size in args.sizes.split(","):
+        for agent in args.agents.split(","):
+            mine, cfg = ours(agent, size)
+            batch = jax.tree.map(lambda x: x[: cfg.batch_size], data)
+            flops, _ = update_flops(agent, cfg, OBS_DIM, ACTION_DIM)
+            theirs = official(agent, size, classes) if classes else None
+            ms = {"floq_lite": [], "official": []}
+            for _ in range(args.rounds):
+                if theirs is not None:
+                    ms["official"].append(time_updates(type(theirs).update, theirs, dict(batch), args.steps))
+                ms["floq_lite"].append(time_updates(type(mine).update, mine, batch, args.steps))
+            row = {"size": size, "agent": agent, "batch": cfg.batch_size, "gflop_per_update": round(flops / 1e9, 2),
+                   "floq_lite_ms": [round(v, 2) for v in ms["floq_lite"]],
+                   "official_ms": [round(v, 2) for v in ms["official"]], "peak_gflops": round(peak, 1)}
+            lite = min(ms["floq_lite"])
+            row["floq_lite_peak_share"] = round(flops / 1e9 / (lite / 1e3) / peak, 3)
+            text = (f"{size:6} {agent:5} floq_lite {', '.join(f'{v:.1f}' for v in ms['floq_lite'])} ms "
+                    f"({100 * row['floq_lite_peak_share']:.0f}% of peak)")
+            if ms["official"]:
+                off = min(ms["official"])
+                row["speedup"] = round(off / lite, 2)
+                text += (f" | official {', '.join(f'{v:.1f}' for v in ms['official'])} ms | floq_lite "
+                         f"{row['speedup']:.2f}x faster")
+            print(text, flush=True)
+            rows.append(row)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "patches": PATCHES, "jax": jax.__version__}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
