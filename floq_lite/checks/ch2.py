@@ -20,12 +20,14 @@ from floq_lite.flow import exact
 
 def reference_first_step_velocity(z, means, weights):
     mean_target = np.sum(np.asarray(weights) * np.asarray(means)) / np.sum(weights)
-    return mean_target - z  # at t = 0 the point z is the noise itself and says nothing about x1
+    # at t = 0 the point z is the noise itself and says nothing about x1
+    return mean_target - z
 
 
 def reference_straightness(zs):
     n = zs.shape[0] - 1
-    segment_velocity = n * (zs[1:] - zs[:-1])  # average velocity on each of the n segments
+    # average velocity on each of the n segments
+    segment_velocity = n * (zs[1:] - zs[:-1])
     chord_velocity = zs[-1] - zs[0]  # the straight line's constant velocity
     return np.mean((segment_velocity - chord_velocity) ** 2, axis=0)
 

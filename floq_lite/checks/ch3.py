@@ -16,7 +16,9 @@ from floq_lite.checks._core import call_student, expect_close, expect_shape, fai
 
 
 def reference_value_iteration(transitions, rewards, masks, discount, num_iters):
-    """Q* of a finite MDP: ``transitions, rewards, masks`` are (S, A, S); returns Q of shape (S, A)."""
+    """Q* of a finite MDP: ``transitions, rewards, masks`` are (S, A, S); returns Q of
+    shape (S, A).
+    """
     q = np.zeros(transitions.shape[:2])
     for _ in range(num_iters):
         v_next = q.max(axis=1)  # (S,): act greedily in the next state
@@ -81,7 +83,9 @@ def _variant(p, r, m, gamma, iters, backup="max"):
 
 
 def reference_integrate_critic(velocity, z0, num_steps):
-    """K Euler steps z <- z + v(t_i, z) / K at the left end-points t_i = i / K; returns z at t = 1."""
+    """K Euler steps z <- z + v(t_i, z) / K at the left end-points t_i = i / K; returns
+    z at t = 1.
+    """
     z = z0
     for i in range(num_steps):
         t = i / num_steps
@@ -119,8 +123,11 @@ def integrate_critic(fn) -> bool:
 
 
 def reference_td_target(rewards, masks, next_q, discount):
-    """y_b = r_b + gamma * mask_b * max_a' mean_r next_q[b, a', r]; next_q is (B, A, R), returns (B,)."""
-    q_next = next_q.mean(axis=2)  # (B, A): the critic's Q-value averages its R noise draws
+    """y_b = r_b + gamma * mask_b * max_a' mean_r next_q[b, a', r]; next_q is (B, A,
+    R), returns (B,).
+    """
+    # (B, A): the critic's Q-value averages its R noise draws
+    q_next = next_q.mean(axis=2)
     return rewards + discount * masks * q_next.max(axis=1)
 
 

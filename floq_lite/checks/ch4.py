@@ -29,18 +29,22 @@ def reference_noise_interval(r_min, r_max, discount, kappa):
 
 
 def reference_hl_gauss_encode(z, q_min, q_max, num_bins=51, sigma=16.0):
-    edges = q_min + jnp.arange(num_bins) * (q_max - q_min) / (num_bins - 1)  # (num_bins,)
+    # (num_bins,)
+    edges = q_min + jnp.arange(num_bins) * (q_max - q_min) / (num_bins - 1)
     std = sigma * (edges[1] - edges[0])  # sigma is measured in bin widths
     cdf = ndtr((edges[None, :] - z[:, None]) / std)  # (N, num_bins)
-    mass = cdf[:, 1:] - cdf[:, :-1]  # (N, num_bins - 1): mass of N(z, std^2) in each bin
-    return mass / (cdf[:, -1:] - cdf[:, :1])  # renormalise by the mass inside the support
+    # (N, num_bins - 1): mass of N(z, std^2) in each bin
+    mass = cdf[:, 1:] - cdf[:, :-1]
+    # renormalise by the mass inside the support
+    return mass / (cdf[:, -1:] - cdf[:, :1])
 
 
 def reference_floq_loss_terms(fm_sq_err, distill_sq_err, num_repeats):
     E, N = fm_sq_err.shape
     B = N // num_repeats
     fm = fm_sq_err.reshape(E, B, num_repeats)  # rows are interleaved: row b * R + r
-    return fm.sum(axis=-1) + distill_sq_err  # (E, B): SUM over the R noise samples, plus the distillation error
+    # (E, B): SUM over the R noise samples, plus the distillation error
+    return fm.sum(axis=-1) + distill_sq_err
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -19,12 +19,14 @@ from floq_lite.checks._core import call_student, diagnose, expect_shape, fail, p
 
 
 def reference_success_rate(episode_infos):
-    last = [infos[-1] for infos in episode_infos]  # only the final step of each episode decides
+    # only the final step of each episode decides
+    last = [infos[-1] for infos in episode_infos]
     return float(np.mean([float(info.get("success", 0.0)) for info in last]))
 
 
 def reference_greedy_action(q_values, actions):
-    best = np.argmax(q_values, axis=-1)  # (H, W): index of the best candidate action at each grid point
+    # (H, W): index of the best candidate action at each grid point
+    best = np.argmax(q_values, axis=-1)
     return actions[best]  # (H, W, 2): that action itself
 
 

@@ -19,15 +19,20 @@ from floq_lite.checks._core import call_student, diagnose, expect_shape, fail, p
 
 
 def reference_final_success(steps, success, last_n):
-    order = np.argsort(steps)  # evaluations in training order, whatever order the log lists them in
-    last = np.asarray(success)[:, order][:, -last_n:]  # (S, last_n): each seed's last n evaluations
+    # evaluations in training order, whatever order the log lists them in
+    order = np.argsort(steps)
+    # (S, last_n): each seed's last n evaluations
+    last = np.asarray(success)[:, order][:, -last_n:]
     return last.mean(axis=1)  # (S,): one final number per seed
 
 
 def reference_singletask_rewards(xy, goal_xy, tolerance):
-    dist = np.linalg.norm(xy - goal_xy, axis=-1)  # (N,): straight-line distance of each row to the goal
-    success = (dist <= tolerance).astype(np.float32)  # exactly at the tolerance counts as reached, as in OGBench
-    return success - 1.0, 1.0 - success  # rewards in {-1, 0}; masks are 0 where the goal is reached
+    # (N,): straight-line distance of each row to the goal
+    dist = np.linalg.norm(xy - goal_xy, axis=-1)
+    # exactly at the tolerance counts as reached, as in OGBench
+    success = (dist <= tolerance).astype(np.float32)
+    # rewards in {-1, 0}; masks are 0 where the goal is reached
+    return success - 1.0, 1.0 - success
 
 
 # --------------------------------------------------------------------------------------------------------------------

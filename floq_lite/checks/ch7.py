@@ -19,16 +19,20 @@ from floq_lite.checks._core import call_student, diagnose, expect_shape, fail, p
 
 
 def reference_flow_flops(d_sa, hidden, num_steps, num_members, zt_dim=51):
-    dims = [d_sa + zt_dim, *hidden, 1]  # the field also reads embed(z) and the time feature
-    one_pass = sum(2 * a * b for a, b in zip(dims[:-1], dims[1:]))  # 2 * in * out per dense layer
+    # the field also reads embed(z) and the time feature
+    dims = [d_sa + zt_dim, *hidden, 1]
+    # 2 * in * out per dense layer
+    one_pass = sum(2 * a * b for a, b in zip(dims[:-1], dims[1:]))
     return num_members * num_steps * one_pass  # every member integrates K steps
 
 
 def reference_policy_value(transitions, rewards, masks, discount, policy, goal):
     S = transitions.shape[0]
     p = transitions[np.arange(S), policy]  # (S, S): P(s2 | s, pi(s))
-    r = np.sum(p * rewards[np.arange(S), policy], axis=1)  # (S,): expected reward of the step
-    a = np.eye(S) - discount * p * masks[np.arange(S), policy]  # V = r + gamma * P_masked V
+    # (S,): expected reward of the step
+    r = np.sum(p * rewards[np.arange(S), policy], axis=1)
+    # V = r + gamma * P_masked V
+    a = np.eye(S) - discount * p * masks[np.arange(S), policy]
     a[goal], r[goal] = np.eye(S)[goal], 0.0  # the goal's value is 0 by definition
     return np.linalg.solve(a, r)
 
@@ -36,7 +40,8 @@ def reference_policy_value(transitions, rewards, masks, discount, policy, goal):
 def reference_euler_gain(c, num_steps, j):
     gain = 1.0
     for i in range(j, num_steps):  # the steps taken after the perturbation
-        gain *= 1.0 - c / (num_steps - i)  # e <- e + h * (-c / (1 - t_i)) * e, with h = 1/K, t_i = i/K
+        # e <- e + h * (-c / (1 - t_i)) * e, with h = 1/K, t_i = i/K
+        gain *= 1.0 - c / (num_steps - i)
     return gain
 
 

@@ -21,17 +21,21 @@ from floq_lite.checks._core import call_student, diagnose, expect_shape, fail, p
 def reference_srank(features, delta=0.01):
     s = np.linalg.svd(features, compute_uv=False)  # singular values, largest first
     share = np.cumsum(s) / s.sum()  # fraction of the total held by the k largest
-    return int(np.argmax(share >= 1.0 - delta) + 1)  # the first k that holds 1 - delta of it
+    # the first k that holds 1 - delta of it
+    return int(np.argmax(share >= 1.0 - delta) + 1)
 
 
 def reference_dormant_fraction(features, tau=0.1):
-    activity = np.abs(features).mean(axis=0)  # (H,): each unit's mean |activation| over the inputs
-    return float(np.mean(activity <= tau * activity.mean()))  # below tau times the layer's average
+    # (H,): each unit's mean |activation| over the inputs
+    activity = np.abs(features).mean(axis=0)
+    # below tau times the layer's average
+    return float(np.mean(activity <= tau * activity.mean()))
 
 
 def reference_frozen_target(online, target, head, tau):
     ema = tau * online + (1.0 - tau) * target  # the usual Polyak step
-    return np.where(head, ema, online)  # the head follows its EMA; the features are the frozen online ones
+    # the head follows its EMA; the features are the frozen online ones
+    return np.where(head, ema, online)
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from floq_lite.studies import iterative_compute as ic
 from floq_lite.studies.mdp import ACTION_NAMES
@@ -65,13 +66,14 @@ def plot_error_vs_k(study: Mapping[str, Any], *, metric: str = "q_error", source
                 ax.axhspan(lo, hi, color=color, alpha=0.08, linewidth=0)
         ax.set_xscale("log", base=2)
         ax.set_xticks(ks or [1], [str(k) for k in ks] or ["1"])
-        ax.set_xlabel("K (Euler steps, training and evaluation)")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_yscale("log")
+        ax.set_xlabel("K (train and eval)")
         ax.set_title(f"{problem} ({study['problems'][problem]['states']} states)", fontsize=10)
-        ax.set_ylim(bottom=0)
     axes[0, 0].set_ylabel("final mean |Q - Q*|" if metric == "q_error" else metric)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
-    fig.suptitle(f"Does more integration compute give a better critic? ({source})", fontsize=11)
+    fig.suptitle(f"Does more integration compute give a better critic? ({source}; log scale)", fontsize=11)
     fig.tight_layout(rect=(0, 0.14, 1, 0.95))
     return fig
 
@@ -94,9 +96,11 @@ def plot_error_vs_flops(study: Mapping[str, Any], *, metric: str = "q_error", so
                 ax.errorbar([cells[name]["flops_per_q"]], [mean], yerr=[[mean - lo], [hi - mean]], fmt="s",
                             color=color, capsize=2, label=LABELS[name])
         ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("FLOPs per Q-value")
         ax.set_title(problem, fontsize=10)
-        ax.set_ylim(bottom=0)
     axes[0, 0].set_ylabel("final mean |Q - Q*|" if metric == "q_error" else metric)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
@@ -190,13 +194,15 @@ def plot_recovery(study: Mapping[str, Any], problem: str, *, source: str = ""):
     return fig
 
 
-def map_table(study: Mapping[str, Any], metric: str = "q_error") -> str:
+def map_table(study: Mapping[str, Any], metric: str = "q_error", tag: str = "") -> str:
     """A markdown table of the map: per problem, the best flow setting against the monolithic and FLOP-matched
     critics (mean +- std over seeds of the final ``metric``)."""
     lines = ["| problem | best flow (K, kappa) | flow | monolithic | deeper MLP | ResNet | flow, t = 0 |",
              "|---|---|---|---|---|---|---|"]
     for problem in study["problems"]:
-        cells = ic.cells_of(study, problem)
+        cells = ic.cells_of(study, problem, tag=tag)
+        if not cells:
+            continue
         best = None
         for name, cell in cells.items():
             if not name.startswith("flow-K"):
@@ -217,6 +223,50 @@ def map_table(study: Mapping[str, Any], metric: str = "q_error") -> str:
         lines.append(f"| {problem} | {setting} | {flow} | {cell_text('monolithic')} | {cell_text('deep-mlp')} | "
                      f"{cell_text('resnet')} | {cell_text('flow-t0')} |")
     return "\n".join(lines)
+
+
+def still_falling(study: Mapping[str, Any], problem: str) -> str:
+    """One line per critic: how much its mean ``|Q - Q*|`` fell over the last quarter of training (in %)."""
+    out = []
+    for critic, cell in ic.cells_of(study, problem).items():
+        curves = np.asarray(cell["q_error_curve"])[np.isclose(cell["kappas"], cell["kappas"][0])].mean(0)
+        quarter = curves[int(round(0.75 * (len(curves) - 1)))]
+        out.append(f"{critic}: {100 * (1 - curves[-1] / quarter):.0f}% lower at the end than at 75% of training")
+    return "\n".join(out)
+
+
+def kappa_table(study: Mapping[str, Any]) -> str:
+    """Markdown: the K = 8 flow critic's final ``|Q - Q*|`` for each noise coverage kappa, per problem."""
+    lines = ["| problem | " + " | ".join(f"κ = {k:g}" for k in ic.KAPPAS) + " |", "|---|" + "---|" * len(ic.KAPPAS)]
+    for problem in study["problems"]:
+        cell = ic.cells_of(study, problem).get(f"flow-K{ic.MATCH_K}")
+        if cell is None or len(set(cell["kappas"])) < 2:
+            continue
+        vals = [ic.final_error(cell, kappa=k) for k in ic.KAPPAS]
+        lines.append(f"| {problem} | " + " | ".join(f"{v.mean():.3f} ± {v.std():.3f}" for v in vals) + " |")
+    return "\n".join(lines)
+
+
+def plot_long(study: Mapping[str, Any], problem: str = "maze11", *, source: str = ""):
+    """The ``long`` cells (3x the steps) next to the same critics' normal runs: ``|Q - Q*|`` over training."""
+    long_cells = ic.cells_of(study, problem, tag="long")
+    normal = ic.cells_of(study, problem)
+    fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.8, 3.3))
+    colors = {"monolithic": "tab:gray", "resnet": "tab:purple"}
+    for critic, cell in long_cells.items():
+        color = colors.get(critic, "tab:blue")
+        curves = np.asarray(cell["q_error_curve"])
+        ax.plot(cell["steps"], curves.mean(0), color=color, label=f"{LABELS.get(critic, critic)}, {cell['steps'][-1]:,}")
+        ax.fill_between(cell["steps"], curves.min(0), curves.max(0), color=color, alpha=0.2, linewidth=0)
+        if critic in normal:
+            ax.plot(normal[critic]["steps"][-1], ic.final_error(normal[critic]).mean(), "o", color=color)
+    ax.set_yscale("log")
+    ax.set_xlabel("gradient steps")
+    ax.set_ylabel("mean |Q - Q*|")
+    ax.legend(fontsize=8, title="dots: the main runs' end", title_fontsize=8)
+    ax.set_title(f"{problem}: three times longer ({source})", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def metric_table(study: Mapping[str, Any]) -> str:
@@ -278,5 +328,5 @@ def paper_table(study: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["map_table", "metric_table", "paper_table", "recovery_summary", "plot_curves", "plot_problems", "plot_error_vs_flops", "plot_error_vs_k", "plot_paths", "plot_recovery",
+__all__ = ["kappa_table", "plot_long", "still_falling", "map_table", "metric_table", "paper_table", "recovery_summary", "plot_curves", "plot_problems", "plot_error_vs_flops", "plot_error_vs_k", "plot_paths", "plot_recovery",
            "plot_width_gap"]

@@ -47,6 +47,7 @@ SEEDS = (0, 1, 2, 3, 4)
 FLOW_KS = (1, 2, 4, 8, 16)
 KAPPAS = (0.1, 0.25, 1.0)  # the flow-K8 cells train all three; every other flow cell uses the first
 MATCH_K = 8  # the FLOP-matched critics match the flow critic at this K
+LONG_FACTOR = 3  # the "long" cells train this many times the problem's steps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,10 +80,11 @@ class Cell:
     critic: str  # monolithic, deep-mlp, resnet, flow-K{k}, flow-t0
     width: int
     steps: int
+    tag: str = ""  # "long": the same critic trained LONG_FACTOR times longer (kept apart from the main map)
 
     @property
     def key(self) -> str:
-        return f"{self.problem}__{self.critic}__w{self.width}"
+        return f"{self.problem}__{self.critic}__w{self.width}" + (f"__{self.tag}" if self.tag else "")
 
     @property
     def kind(self) -> str:
@@ -147,6 +149,9 @@ def plan(tier: str | None = None) -> list[Cell]:
     cells += [Cell("maze15", c, 64, steps["maze15"]) for c in ("monolithic", "deep-mlp", "flow-K1", "flow-K8")]
     cells += [Cell(p, c, w, steps[p]) for p in ("maze6", "maze11") for w in (16, 32, 128)
               for c in ("monolithic", f"flow-K{MATCH_K}")]
+    # Does the gap close with training? The best flow critic and two monolithic ones, 3x longer on maze11.
+    cells += [Cell("maze11", c, 64, LONG_FACTOR * steps["maze11"], tag="long")
+              for c in ("monolithic", "resnet", "flow-K16")]
     return cells
 
 
@@ -228,10 +233,15 @@ def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress:
 # --- reading a study ------------------------------------------------------------------------------------------------
 
 
-def cells_of(study: dict[str, Any], problem: str, width: int | None = None) -> dict[str, dict[str, Any]]:
-    """``{critic: cell}`` of one problem (at one width, default 64 if present)."""
-    found = [c for c in study["cells"].values() if c["cell"]["problem"] == problem]
+def cells_of(study: dict[str, Any], problem: str, width: int | None = None, tag: str = ""
+             ) -> dict[str, dict[str, Any]]:
+    """``{critic: cell}`` of one problem (at one width, default 64 if present); ``tag="long"`` gives the longer
+    runs instead."""
+    found = [c for c in study["cells"].values() if c["cell"]["problem"] == problem
+             and c["cell"].get("tag", "") == tag]
     widths = sorted({c["cell"]["width"] for c in found})
+    if not widths:
+        return {}
     width = width if width is not None else (64 if 64 in widths else widths[0])
     return {c["cell"]["critic"]: c for c in found if c["cell"]["width"] == width}
 
