@@ -40,7 +40,8 @@ def test_exercise_follows_the_pattern_and_shows_the_checked_reference(notebook, 
     chapter = label.split("-")[0]  # "ch1"
     template, solution, check = texts
     assert cells[0]["cell_type"] == "code" and "raise NotImplementedError" in template
-    assert re.search(rf"^# checks\.{chapter}\.\w+\(\w+\)  # uncomment to check your answer$", template, flags=re.MULTILINE)
+    assert re.search(rf"^# checks\.{chapter}\.\w+\(\w+\)  # uncomment to check( your answer)?$", template,
+                     flags=re.MULTILINE)
     assert f"```{{solution}} {label}" in solution and ":class: dropdown" in solution
     assert "remove-cell" in cells[2]["metadata"].get("tags", [])
     call = re.fullmatch(rf"checks\.{chapter}\.(\w+)\(checks\.{chapter}\.reference_\1\)", check.strip())

@@ -1,7 +1,7 @@
 """Every page in _toc.yml exists, and every chapter notebook has the shape the book and Colab rely on.
 
 A chapter notebook must: be listed in _toc.yml; start with the exact Colab install cell from
-tools/new_notebook.py (tagged remove-cell); be committed without outputs or execution counts; have a
+tools/new_notebook.py, with the extras its imports need (tagged remove-cell); be committed without outputs or execution counts; have a
 plain-text H1 title (no math or markup: it shows raw in the sidebar); use the python3 kernel.
 """
 
@@ -18,14 +18,38 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_colab_cell() -> str:
+def _load_new_notebook():
     spec = importlib.util.spec_from_file_location("new_notebook", ROOT / "tools" / "new_notebook.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.COLAB_CELL
+    return module
 
 
-COLAB_CELL = _load_colab_cell()
+NEW_NOTEBOOK = _load_new_notebook()
+# Modules whose use needs the `ogbench` extra (OGBench envs, MuJoCo, the generated datasets): a notebook importing
+# any of them must install floq-lite[ogbench] in Colab.
+OGBENCH_MODULES = ("ogbench", "mujoco", "floq_lite.data", "floq_lite.evaluation", "floq_lite.training",
+                   "floq_lite.expert", "floq_lite.plotting.maze", "floq_lite.plotting.antmaze")
+
+
+def _imported_modules(code: str) -> set[str]:
+    found = set()
+    for line in code.splitlines():
+        m = re.match(r"\s*from\s+([\w.]+)\s+import\s+(.+)", line)
+        if m:
+            found.add(m.group(1))
+            found.update(f"{m.group(1)}.{n.strip().split(' as ')[0]}" for n in m.group(2).strip("()").split(","))
+        m = re.match(r"\s*import\s+([\w.]+)", line)
+        if m:
+            found.add(m.group(1))
+    return found
+
+
+def needed_extras(nb: dict) -> tuple[str, ...]:
+    code = "\n".join(_source(c) for c in nb["cells"][1:] if c["cell_type"] == "code")
+    mods = _imported_modules(code)
+    uses_ogbench = any(m == o or m.startswith(o + ".") for m in mods for o in OGBENCH_MODULES)
+    return ("ogbench",) if uses_ogbench else ()
 NOT_PLAIN = re.compile(r"[$\\`*<>\[\]{}]")
 
 
@@ -115,8 +139,10 @@ def test_notebook_meta(path):
     cells = nb.get("cells", [])
     assert cells, f"{name}: no cells"
     first = cells[0]
-    assert first["cell_type"] == "code" and _source(first) == COLAB_CELL, (
-        f"{name}: the first cell must be exactly tools/new_notebook.py's COLAB_CELL"
+    want = NEW_NOTEBOOK.colab_cell(needed_extras(nb))
+    assert first["cell_type"] == "code" and _source(first) == want, (
+        f"{name}: the first cell must be tools/new_notebook.py's colab_cell{needed_extras(nb)!r} "
+        f"(the extras its imports need):\n{want}"
     )
     assert "remove-cell" in first.get("metadata", {}).get("tags", []), f"{name}: the Colab cell must be tagged remove-cell"
 
@@ -130,3 +156,38 @@ def test_notebook_meta(path):
     _check_title(_source(markdown[0]), f"{name} (first markdown cell)")
     h1 = [line for c in markdown for line in _outside_fences(_source(c)) if re.match(r"# \S", line)]
     assert len(h1) == 1, f"{name}: exactly one level-1 heading expected (the title), found {len(h1)}"
+
+
+def test_needed_extras_follow_the_imports():
+    cell = lambda code: {"cell_type": "code", "source": code}  # noqa: E731
+    nb = {"cells": [cell("install"), cell("from floq_lite import checks, pick\nfrom floq_lite.studies import mdp")]}
+    assert needed_extras(nb) == ()
+    nb["cells"].append(cell("from floq_lite import evaluation, training"))
+    assert needed_extras(nb) == ("ogbench",)
+    assert needed_extras({"cells": [cell(""), cell("from floq_lite.plotting import maze as m")]}) == ("ogbench",)
+
+
+def test_repository_url_is_written_in_one_place():
+    url = NEW_NOTEBOOK.repository_url()
+    assert url.startswith("https://github.com/")
+    readme = (ROOT / "README.md").read_text()
+    others = re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", readme)
+    assert all(o.removesuffix(".git") == url for o in others), f"README.md links another repository than {url}"
+    assert f"colab.research.google.com/github/{url.split('github.com/')[1]}/" in readme
+    for path in NOTEBOOKS:
+        first = _source(json.loads(path.read_text())["cells"][0])
+        assert f"git+{url}" in first, f"{path.name}: install cell does not use {url}"
+
+
+def test_chapter_map_lists_the_toc_chapters_in_order():
+    intro = (ROOT / "book" / "intro.md").read_text()
+    chapter_map = intro.split("## Chapter map", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\d+\. \*\*(.+?)\.\*\*", chapter_map, flags=re.MULTILINE)
+    titles = []
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        first_md = next(_source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+        titles.append(first_md.splitlines()[0][2:].strip())
+    chapters = [t for p, t in zip(NOTEBOOKS, titles) if re.match(r"\d\d_", p.name)]
+    assert listed == chapters, f"book/intro.md's chapter map {listed} differs from the toc's chapters {chapters}"
+    assert "later release" not in chapter_map

@@ -141,7 +141,7 @@ def plot_coverage(cov: Mapping[str, Any], *, title: str | None = None):
 def plot_expert_curve(curve: Mapping[str, np.ndarray], *, title: str = ""):
     """The SAC expert's evaluations: displacement along the commanded directions per 100 steps, and the fraction of
     evaluation episodes that OGBench's health check ended early (torso height outside [0.2, 1.0])."""
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.8, 3.4))
     step = np.asarray(curve["step"])
     ax0.plot(step, curve["eval/return_per_100_steps"], marker="o", ms=3)
     ax0.axhline(4.0, color="0.5", ls=":", lw=1)
@@ -196,7 +196,7 @@ def _band(ax, x, runs, label: str, color: str | None) -> None:
 def plot_study_curves(study: Mapping[str, Any], *, title: str | None = None):
     """Success rate and critic loss of every agent of a study artifact: seed mean, min..max band. The title says
     what produced the runs (tier, steps, seeds, hardware)."""
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.8, 3.4))
     for name, run in study["agents"].items():
         color = _COLORS.get(run["agent"])
         _band(ax0, run["eval"]["steps"], run["eval"]["success_rate"], name, color)
@@ -267,7 +267,7 @@ def paper_table_pointmaze(study: Mapping[str, Any], paper: Mapping[str, Any] = P
 
 def plot_paper_comparison(study: Mapping[str, Any], paper: Mapping[str, Any] = PAPER_RESULTS):
     """Bars: our final success (mean over seeds, seeds as dots) next to the published antmaze-large numbers."""
-    fig, ax = plt.subplots(figsize=(8.6, 3.6))
+    fig, ax = plt.subplots(figsize=(7.8, 3.6))
     labels, values, colors, hatches = [], [], [], []
     for name, r in study["agents"].items():
         labels.append(f"{name}\n(ours, task 1)")
@@ -306,7 +306,7 @@ def plot_paper_comparison(study: Mapping[str, Any], paper: Mapping[str, Any] = P
 
 
 def plot_value_maps(maze: Mapping[str, Any], xs: np.ndarray, ys: np.ndarray, maps: Mapping[str, np.ndarray], *,
-                    goal_xy: Sequence[float] | None, label: str):
+                    goal_xy: Sequence[float] | None, label: str, what: str = "ant body fixed, x-y moved"):
     """One heat map per entry of ``maps`` (NaN inside walls) on a shared colour scale, the goal marked. ``label``
     says what produced the agents (it goes into the title)."""
     maps = {k: np.asarray([[np.nan if v is None else v for v in row] for row in m], float) for k, m in maps.items()}
@@ -315,16 +315,18 @@ def plot_value_maps(maze: Mapping[str, Any], xs: np.ndarray, ys: np.ndarray, map
     xs, ys = np.asarray(xs), np.asarray(ys)
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
     extent = (xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2)
-    fig, axes = plt.subplots(1, len(maps), figsize=(4.3 * len(maps) + 0.8, 3.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(maps), figsize=(7.8, 7.8 / len(maps) + 0.9), squeeze=False)
     for ax, (name, m) in zip(axes[0], maps.items(), strict=True):
         im = ax.imshow(m, origin="lower", extent=extent, cmap="viridis", vmin=vmin, vmax=vmax, interpolation="nearest")
         draw_maze(ax, maze)
         if goal_xy is not None:
             _mark_goal(ax, goal_xy)
         ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.85, label="Q(s, π(s))")
-    fig.suptitle(f"Value of the policy's own action over the maze (ant body fixed, x-y moved), goal = red star\n"
-                 f"[{label}]", fontsize=9)
+    fig.suptitle(f"Value of the policy's own action over the maze ({what}), goal = red star\n[{label}]",
+                 fontsize=9, y=1.02)
     return fig
 
 
@@ -337,7 +339,7 @@ def plot_k_eval(study: Mapping[str, Any]):
     ks, seeds, q = k_table(study, "flow_q_mean")
     _, _, dist = k_table(study, "distilled_q_mean")
     _, _, succ = k_table(study, "success_rate")
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.8, 3.5))
     for i, s in enumerate(seeds):
         line, = ax0.plot(ks, q[i], marker="o", label=f"flow-Q, seed {s}")
         ax0.axhline(np.nanmean(dist[i]), color=line.get_color(), ls="--", lw=1)

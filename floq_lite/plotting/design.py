@@ -34,7 +34,7 @@ from floq_lite.plotting.sliders import polylines, two_slider_plotly
 
 def plot_paths_narrow_wide(grid: KappaKGrid, kappa_idx: Sequence[int], K_idx: int, tier: str | None = None):
     """Euler paths for a few ``kappa`` (one panel each) at ``K = grid.Ks[K_idx]``, exact end values as ticks."""
-    fig, axes = plt.subplots(1, len(kappa_idx), figsize=(4.2 * len(kappa_idx), 3.6), sharey=True)
+    fig, axes = plt.subplots(1, len(kappa_idx), figsize=(min(7.8, 2.8 * len(kappa_idx)), 3.2), sharey=True)
     axes = np.atleast_1d(axes)
     K = grid.Ks[K_idx]
     for ax, i in zip(axes, kappa_idx):
@@ -54,7 +54,7 @@ def plot_paths_narrow_wide(grid: KappaKGrid, kappa_idx: Sequence[int], K_idx: in
 
 def plot_error_vs_K(grid: KappaKGrid, tier: str | None = None):
     """Left: integration error vs K per kappa. Right: how much of the target spread the output keeps."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.8, 3.6))
     for i, kappa in enumerate(grid.kappas):
         a1.plot(grid.Ks, grid.error[i], "o-", label=f"$\\kappa$={kappa:g}")
         a2.plot(grid.Ks, grid.spread[i], "o-", label=f"$\\kappa$={kappa:g}")
@@ -86,7 +86,7 @@ def plot_hl_gauss(q_min: float, q_max: float, zs: Sequence[float], sigmas: Seque
     """One panel per sigma (in bin widths): the 50-bin encoding of each ``z`` in ``zs``, as step curves."""
     support = np.asarray(hl_gauss_support(q_min, q_max, num_bins))
     centres = 0.5 * (support[1:] + support[:-1])
-    fig, axes = plt.subplots(1, len(sigmas), figsize=(4.3 * len(sigmas), 3.4), sharex=True)
+    fig, axes = plt.subplots(1, len(sigmas), figsize=(min(7.8, 2.8 * len(sigmas)), 3.2), sharex=True)
     for ax, sigma in zip(np.atleast_1d(axes), sigmas):
         probs = np.asarray(hl_gauss_embed(jnp.asarray(zs, jnp.float32)[:, None], jnp.asarray(support), sigma))
         for k, z in enumerate(zs):
@@ -107,7 +107,9 @@ def plot_embedding_comparison(q_min: float, q_max: float, sigma: float = 16.0, n
     min-max scaling (one straight line) is drawn on both for comparison."""
     z = np.linspace(q_min, q_max, num)
     s = embedding_sensitivity(z, q_min, q_max, sigma)
-    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(14, 3.4))
+    fig = plt.figure(figsize=(7.8, 6.2))
+    grid = fig.add_gridspec(2, 2)
+    a1, a2, a3 = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
     a1.plot(z, s["raw_norm"], label="raw z")
     a1.plot(z, s["minmax_norm"], label="min-max (z - q_min)/(q_max - q_min)")
     a1.plot(z, s["hl_gauss_norm"], label=f"HL-Gauss, $\\sigma$={sigma:g} bins (L2 norm)")
@@ -140,7 +142,9 @@ def plot_time_features(num_steps: int = 8, dim: int = 64, show_k: Sequence[int] 
     t = np.linspace(0, 1, 801)[:, None]
     ti = (np.arange(num_steps) / num_steps)[:, None]
     four = np.asarray(time_features(jnp.asarray(t), "fourier", dim))
-    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(14, 3.6))
+    fig = plt.figure(figsize=(7.8, 6.4))
+    grid = fig.add_gridspec(2, 2)
+    a1, a2, a3 = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
     a1.plot(t[:, 0], np.cos(t[:, 0]), color="k", lw=2.5, label="cos(t) (released code)")
     for k in show_k:
         a1.plot(t[:, 0], four[:, k - 1], lw=0.9, alpha=0.8, label=f"cos({k}$\\pi$t)")
@@ -168,7 +172,7 @@ def plot_time_features(num_steps: int = 8, dim: int = 64, show_k: Sequence[int] 
 
 def plot_compute_graph(num_steps: int = 4):
     """The actor's gradient path: through K field calls (flow critic) or through one call (distilled critic)."""
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 4.6), gridspec_kw=dict(height_ratios=[1.4, 1]))
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(7.8, 4.6), gridspec_kw=dict(height_ratios=[1.4, 1]))
     box = dict(boxstyle="round,pad=0.35", fc="#e8f0fb", ec="C0")
     zbox = dict(boxstyle="round,pad=0.25", fc="white", ec="grey")
     for ax in (a1, a2):
@@ -264,7 +268,7 @@ def plot_kappa_k_cell(grid: KappaKGrid, i: int = 0, j: int = 0):
     """One (kappa, K) cell of ``grid``: Euler paths over the noise interval, and the end values against the exact
     ones (the live widget's figure)."""
     kappa, K = grid.kappas[i], grid.Ks[j]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.8, 3.5))
     a1.axhspan(kappa * grid.q_min, 0, color="C1", alpha=0.12)
     a1.plot(np.linspace(0, 1, K + 1), grid.paths[i][j], color="C0", lw=1, marker=".", ms=3)
     a1.set_xlabel("t")

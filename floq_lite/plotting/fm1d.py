@@ -65,7 +65,7 @@ def plot_conditional_paths(
     """
     z0, x1 = np.asarray(z0).ravel(), np.asarray(x1).ravel()
     fig, (ax_l, ax, ax_r) = plt.subplots(
-        1, 3, figsize=(8, 3.6), sharey=True, gridspec_kw={"width_ratios": [1, 5, 1], "wspace": 0.05}
+        1, 3, figsize=(7.8, 3.6), sharey=True, gridspec_kw={"width_ratios": [1, 5, 1], "wspace": 0.05}
     )
     z = np.linspace(*z_range, 400)
     ax_l.fill_betweenx(z, -_density_1d(source, z), color=NOISE_COLOR, alpha=0.5)
@@ -153,7 +153,7 @@ def plot_field_comparison(
     density = np.exp(np.asarray(_log_density(source, target, t_j, z_j)))
     limit = float(np.quantile(np.abs(v_exact[density > density_cutoff]), 0.99))
 
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(7.8, 3.6), sharey=True)
     masked_diff = np.where(density > density_cutoff, v_learned - v_exact, np.nan)
     panels = [
         (v_learned, "learned $v_\\theta(t, z)$", limit),
@@ -186,7 +186,7 @@ def plot_samples_by_steps(
     z = np.linspace(*z_range, 400)
     target_density = _density_1d(target, z)
     top = 1.6 * float(target_density.max())  # a collapsed histogram (K = 1) would otherwise flatten the others
-    fig, axes = plt.subplots(1, len(samples), figsize=(3 * len(samples), 2.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(samples), figsize=(min(7.8, 2.2 * len(samples)), 2.6), sharey=True, squeeze=False)
     for ax, (k, values) in zip(axes[0], samples.items()):
         heights, _, _ = ax.hist(
             np.asarray(values).ravel(), bins=bins, range=z_range, density=True, color=NOISE_COLOR, alpha=0.6

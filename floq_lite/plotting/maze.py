@@ -72,7 +72,7 @@ def _band(ax, x, runs: np.ndarray, label: str, color: str) -> None:
 
 def plot_learning_curves(runs: Mapping[str, str | os.PathLike[str]], *, tier: str):
     """Success rate and critic loss vs training step for each agent's run (mean over seeds, min..max band)."""
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.8, 3.6))
     for name, run_dir in runs.items():
         color = _COLORS.get(name, None)
         _band(ax0, *read_log(run_dir, "eval", "success_rate"), name, color)
@@ -125,7 +125,7 @@ def plot_q_maps(grid: MazeGrid, xs: np.ndarray, ys: np.ndarray, free: np.ndarray
     """One heat map per entry of ``maps`` over the maze, on a shared colour scale, with the goal marked."""
     vals = np.concatenate([m[free] for m in maps.values()])
     vmin, vmax = np.percentile(vals, 1), np.percentile(vals, 99)
-    fig, axes = plt.subplots(1, len(maps), figsize=(3.6 * len(maps) + 0.8, 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(maps), figsize=(min(7.8, 2.4 * len(maps) + 0.8), 2.8), squeeze=False)
     extent = (xs[0] - (xs[1] - xs[0]) / 2, xs[-1] + (xs[1] - xs[0]) / 2,
               ys[0] - (ys[1] - ys[0]) / 2, ys[-1] + (ys[1] - ys[0]) / 2)
     for ax, (name, m) in zip(axes[0], maps.items(), strict=True):
@@ -170,7 +170,7 @@ def plot_trajectories(ts: np.ndarray, zs: np.ndarray, labels: Sequence[str], q_d
                       tier: str):
     """z_t against t for each (s, a) pair (one panel per pair), with the distilled critic's value as a dashed line."""
     n = zs.shape[1]
-    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.2), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(min(7.8, 2.7 * n), 3.0), sharey=True, squeeze=False)
     for k, ax in enumerate(axes[0]):
         ax.plot(ts, zs[:, k, :], color="tab:blue", alpha=0.6, marker=".", markersize=3, lw=1)
         ax.axhline(q_distilled[k], color="k", ls="--", lw=1, label="distilled Q")

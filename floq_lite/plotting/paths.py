@@ -59,7 +59,7 @@ def plot_conditional_vs_marginal(
     exact_zs: np.ndarray,
 ) -> Figure:
     """Left: straight conditional lines between random pairs. Right: the marginal flow's paths (never crossing)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(7.8, 3.8), sharey=True, constrained_layout=True)
     for z0, x1 in zip(np.asarray(z0_pairs), np.asarray(x1_pairs)):
         axes[0].plot([0.0, 1.0], [z0, x1], color="tab:blue", alpha=0.5, lw=0.9)
     axes[0].set_title("conditional paths: straight, they cross")
@@ -81,7 +81,7 @@ def plot_widths(
     z_range: tuple[float, float],
 ) -> Figure:
     """One panel per noise width: ``(title, ts, exact_zs (T, N), solver_zs (K + 1, N))``."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.6), sharey=True, constrained_layout=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(7.8, 2.8 * len(panels)), 3.2), sharey=True, constrained_layout=True)
     for ax, (title, ts, exact_zs, solver_zs) in zip(np.atleast_1d(axes), panels):
         draw_paths(ax, ts, exact_zs, solver_zs)
         draw_target(ax, target, z_range)

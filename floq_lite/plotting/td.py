@@ -111,7 +111,7 @@ def plot_noise_interval(kappas: Sequence[float], steps: np.ndarray, errors: Mapp
     with ``Q*(s, a)`` (``q_target``) and optionally the quantile function of the one-step targets
     (``target_quantiles = (cum_prob, value)`` from :func:`floq_lite.studies.mdp.one_step_target_quantiles`).
     """
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10.5, 3.8))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.8, 3.8))
     for kappa, color in zip(kappas, _COLORS):
         _band(ax0, steps, errors[kappa], f"$\\kappa$={kappa}", color)
         q = np.asarray(q_of_z0[kappa])
