@@ -314,6 +314,24 @@ def test_antmaze_figures_from_committed_artifacts():
         plt.close(fig)
 
 
+def test_equal_steps_table_compares_runs_of_unequal_length_at_their_common_step():
+    from floq_lite.plotting import antmaze as ant_plots
+
+    def run(steps, success):  # success (S, T)
+        return {"steps": steps[-1], "eval": {"steps": steps, "success_rate": success}}
+
+    study = {"last_n": 2, "agents": {"long": run([10, 20, 30, 40], [[0.0, 0.2, 0.4, 1.0], [0.0, 0.0, 0.6, 1.0]]),
+                                     "short": run([10, 20, 30], [[0.1, 0.3, 0.5]])}}
+    table = ant_plots.equal_steps_table(study)
+    assert "step 30" in table
+    assert "| long | 0.30 ± 0.00 | 0.30, 0.30 |" in table  # (0.2+0.4)/2 and (0+0.6)/2: step 40 left out
+    assert "| short | 0.40 ± 0.00 | 0.40 |" in table
+    only_long = {"last_n": 2, "agents": {"long": study["agents"]["long"]}}
+    assert "| long | 0.75 ± 0.05 | 0.70, 0.80 |" in ant_plots.equal_steps_table(only_long, 40)
+    with pytest.raises(ValueError, match="only up to step 30"):
+        ant_plots.equal_steps_table(study, 40)
+
+
 def test_grid_points_mask_agrees_with_the_maze_cells():
     """The wall mask of the grid (used by the critic maps of chapters 5 and 6) matches MazeGrid.cell_of point by point."""
     from floq_lite.data.navigate import MazeGrid

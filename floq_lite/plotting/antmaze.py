@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.patches import Rectangle
 
-from floq_lite.reporting import PAPER_RESULTS, k_table
+from floq_lite.reporting import PAPER_RESULTS, final_success, k_table
 
 _COLORS = {"floq": "tab:blue", "fql": "tab:orange"}
 
@@ -229,6 +229,23 @@ def final_table(study: Mapping[str, Any]) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['final']['mean']:.2f} ± {r['final']['std']:.2f} "
                      f"| {int(r['steps']):,} | {wall_txt} |")
     return "\n".join(lines) + f"\n\n(final = mean success over the last {n} evaluations of each seed)"
+
+
+def equal_steps_table(study: Mapping[str, Any], step: int | None = None) -> str:
+    """Markdown: every agent's success at one common step (default: the last step all of them reached), by the same
+    rule as :func:`final_table` applied to the evaluations up to that step; for runs of unequal length."""
+    runs = study["agents"]
+    n = study.get("last_n", 3)
+    step = min(int(r["steps"]) for r in runs.values()) if step is None else int(step)
+    lines = [f"| agent | mean ± std at step {step:,} | seeds |", "|---|---|---|"]
+    for name, r in runs.items():
+        steps = np.asarray(r["eval"]["steps"])
+        if steps.max() < step:
+            raise ValueError(f"{name} was evaluated only up to step {steps.max():,}, not {step:,}.")
+        keep = steps <= step
+        per = final_success(steps[keep], np.asarray(r["eval"]["success_rate"], float)[:, keep], n)
+        lines.append(f"| {name} | {per.mean():.2f} ± {per.std():.2f} | " + ", ".join(f"{v:.2f}" for v in per) + " |")
+    return "\n".join(lines) + f"\n\n(mean success over the last {n} evaluations up to step {step:,})"
 
 
 def compare_final(study: Mapping[str, Any], a: str, b: str) -> str:
