@@ -155,11 +155,13 @@ def git_commit() -> dict[str, Any] | None:
     """The commit (and whether the tree is dirty) of the floq_lite checkout, or None outside a git checkout."""
     here = Path(__file__).resolve().parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], check=False, cwd=here, capture_output=True,
+        # safe.directory: CI runs as root on a checkout owned by another user, where git would refuse
+        git = ["git", "-c", "safe.directory=*"]
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], check=False, cwd=here, capture_output=True,
                                 text=True, timeout=10)
         if commit.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], check=False, cwd=here,
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], check=False, cwd=here,
                                capture_output=True, text=True, timeout=10)
         return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
     except (OSError, subprocess.SubprocessError):

@@ -50,6 +50,7 @@ def needed_extras(nb: dict) -> tuple[str, ...]:
     mods = _imported_modules(code)
     uses_ogbench = any(m == o or m.startswith(o + ".") for m in mods for o in OGBENCH_MODULES)
     return ("ogbench",) if uses_ogbench else ()
+CODE_COLUMNS = 88
 NOT_PLAIN = re.compile(r"[$\\`*<>\[\]{}]")
 
 
@@ -150,6 +151,9 @@ def test_notebook_meta(path):
         if cell["cell_type"] == "code":
             assert not cell.get("outputs"), f"{name}: cell {i} has outputs; commit notebooks without outputs"
             assert cell.get("execution_count") is None, f"{name}: cell {i} has an execution count"
+            # the page's code column shows ~88 characters; a longer line is cut off or scrolls
+            long = [line for line in _source(cell).splitlines() if len(line) > CODE_COLUMNS]
+            assert not long, f"{name}: cell {i} has code lines over {CODE_COLUMNS} characters: {long}"
 
     markdown = [c for c in cells if c["cell_type"] == "markdown"]
     assert markdown, f"{name}: no markdown cell with the title"

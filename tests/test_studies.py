@@ -1,0 +1,88 @@
+"""The sweeps behind chapters 7 and 8 (floq_lite.studies.iterative_compute / plasticity): their plans, the
+FLOP matching of chapter 7's baselines, the goals of chapter 8, and the resumable artifact both write."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from floq_lite.studies import iterative_compute as ic
+from floq_lite.studies import mdp as mdp_lib
+from floq_lite.studies import plasticity as pl
+from floq_lite.studies import tabular_td as td
+
+
+@pytest.mark.parametrize("problem", ["maze6", "maze11"])
+def test_flop_matched_critics_cost_about_what_the_flow_critic_costs(problem):
+    flow = ic.Cell(problem, f"flow-K{ic.MATCH_K}", 64, 8000)
+    maze = ic.PROBLEMS[problem].mdp()
+    target = td.flops_per_q("flow", maze, ic.cell_config(flow), flow_steps=ic.MATCH_K)
+    for critic in ("deep-mlp", "resnet"):
+        cfg = ic.cell_config(ic.Cell(problem, critic, 64, 8000))
+        kind = "monolithic" if critic == "deep-mlp" else "resnet"
+        cost = td.flops_per_q(kind, maze, cfg)
+        assert abs(cost - target) / target < 0.2, (critic, cost, target)
+    plain = td.flops_per_q("monolithic", maze, ic.cell_config(ic.Cell(problem, "monolithic", 64, 8000)))
+    assert plain < target / 4  # the matched baselines really are bigger than the plain MLP
+
+
+def test_paper_plans_cover_every_critic_and_experiment_once():
+    keys = [c.key for c in ic.plan("paper")]
+    assert len(keys) == len(set(keys))
+    maze11 = {c.critic for c in ic.plan("paper") if c.problem == "maze11" and c.width == 64 and not c.tag}
+    assert {"monolithic", "deep-mlp", "resnet", "flow-t0", *(f"flow-K{k}" for k in ic.FLOW_KS)} <= maze11
+    cells = pl.plan("paper")
+    assert {(c.experiment, c.critic) for c in cells if c.problem == "maze11"} == {
+        (e, c) for e in pl.EXPERIMENTS for c in pl.CRITICS}
+    assert len({c.key for c in cells}) == len(cells)
+
+
+@pytest.mark.parametrize("problem", ["maze6", "maze11"])
+def test_goal_cells_start_at_the_maze_goal_and_move_away(problem):
+    goals = pl.goal_cells(problem)
+    maze = ic.PROBLEMS[problem].mdp()
+    assert goals[0] == tuple(int(v) for v in maze.cells[maze.goal])
+    assert len(set(goals)) == len(goals) == pl.NUM_GOALS
+    assert goals == pl.goal_cells(problem)  # deterministic
+    for goal in goals:
+        moved = pl.problem_with_goal(problem, goal)
+        assert tuple(int(v) for v in moved.cells[moved.goal]) == goal  # a free cell, now the goal
+    first = mdp_lib.make_maze(ic.PROBLEMS[problem].layout, slip=0.0)
+    steps_from_first = -mdp_lib.value_iteration(first).max(axis=1)
+    picked = [steps_from_first[list(map(tuple, first.cells.tolist())).index(g)] for g in goals]
+    assert np.all(np.diff(picked) > 0), picked  # each later goal lies farther from the first one
+
+
+def test_plasticity_smoke_study_writes_a_resumable_artifact(tmp_path):
+    logs = []
+    study = pl.run_study(tmp_path, "smoke", progress=False, log=logs.append)
+    assert study["format"] == pl.FORMAT and study["tier"] == "smoke" and study["seeds"] == [0, 1]
+    assert set(study["cells"]) == {c.key for c in pl.plan("smoke")}
+    for cell in study["cells"].values():
+        plain, frozen = cell["phases"]["plain"], cell["phases"]["frozen"]
+        assert np.asarray(plain["q_error_curve"]).shape == np.asarray(frozen["q_error_curve"]).shape
+        assert np.all(np.isfinite(plain["q_error_curve"]))
+        # before the freeze both runs are the same computation
+        at = int(np.searchsorted(plain["steps"], cell["freeze_at"]))  # evaluations before the freeze
+        assert at > 0
+        np.testing.assert_allclose(np.asarray(plain["q_error_curve"])[:, :at],
+                                   np.asarray(frozen["q_error_curve"])[:, :at], rtol=1e-5)
+        assert not np.allclose(np.asarray(plain["q_error_curve"])[:, -1], np.asarray(frozen["q_error_curve"])[:, -1])
+        assert "diagnostics" in plain and cell["wall_time_s"] > 0
+    on_disk = json.loads((tmp_path / pl.ARTIFACT).read_text())
+    assert on_disk["cells"].keys() == study["cells"].keys()
+    assert any(line.startswith("[1/") for line in logs)
+    again = []
+    pl.run_study(tmp_path, "smoke", progress=False, log=again.append)
+    assert not any(line.startswith("[") for line in again)  # every cell was kept, none retrained
+
+
+def test_iterative_compute_smoke_study_measures_every_cell(tmp_path):
+    study = ic.run_study(tmp_path, "smoke", progress=False, log=lambda line: None)
+    assert study["format"] == ic.FORMAT
+    assert set(study["cells"]) == {c.key for c in ic.plan("smoke")}
+    for key, cell in study["cells"].items():
+        error = ic.final_error(cell)
+        assert error.shape == (2,) and np.all(np.isfinite(error)) and np.all(error > 0), key
