@@ -83,9 +83,8 @@ def _variant(p, r, m, gamma, iters, backup="max"):
 
 
 def reference_integrate_critic(velocity, z0, num_steps):
-    """K Euler steps z <- z + v(t_i, z) / K at the left end-points t_i = i / K; returns
-    z at t = 1.
-    """
+    """K Euler steps z <- z + v(t_i, z) / K at the left end-points t_i = i / K;
+    returns z at t = 1."""
     z = z0
     for i in range(num_steps):
         t = i / num_steps

@@ -14,6 +14,7 @@ point. Every figure of a training result says in its title what produced it (tie
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -197,8 +198,10 @@ def plot_study_curves(study: Mapping[str, Any], *, title: str | None = None):
     """Success rate and critic loss of every agent of a study artifact: seed mean, min..max band. The title says
     what produced the runs (tier, steps, seeds, hardware)."""
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.8, 3.4))
-    for name, run in study["agents"].items():
-        color = _COLORS.get(run["agent"])
+    kinds = [run["agent"] for run in study["agents"].values()]
+    by_agent = len(set(kinds)) == len(kinds)  # one run per agent: the book's agent colours; else a colour per run
+    for i, (name, run) in enumerate(study["agents"].items()):
+        color = _COLORS.get(run["agent"]) if by_agent else f"C{i}"
         _band(ax0, run["eval"]["steps"], run["eval"]["success_rate"], name, color)
         if "critic/critic_loss" in run["metrics"]:
             _band(ax1, run["metrics"]["steps"], run["metrics"]["critic/critic_loss"], name, color)
@@ -209,7 +212,8 @@ def plot_study_curves(study: Mapping[str, Any], *, title: str | None = None):
     for ax in (ax0, ax1):
         ax.title.set_fontsize(9)
     env = next(iter(study["agents"].values()))["env_name"]
-    fig.suptitle(title or f"{env}  [{study_label(study)}]", fontsize=9)
+    # wrapped to the figure's width: a wider title would widen the saved image beyond the page's column
+    fig.suptitle(textwrap.fill(title or f"{env}  [{study_label(study)}]", width=110), fontsize=9)
     fig.tight_layout()
     return fig
 

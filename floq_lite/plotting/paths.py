@@ -188,6 +188,8 @@ def two_slider_figure(grid: PathGrid, *, active: tuple[int, int] = (0, 0), z_ran
         xaxis=dict(title="t", range=[-0.02, 1.05]),
         yaxis=dict(title="z", range=[lo - 0.03 * (hi - lo), cap_y + 0.05 * (hi - lo)]),
         height=520,
+        width=760,  # inside the page's ~780 px column, so both slider rails are in view (and clickable)
+        autosize=False,
         margin=dict(l=60, r=20, t=30, b=10),
         legend=dict(orientation="h", y=1.08, x=0.0),
         template="plotly_white",

@@ -28,6 +28,13 @@ def rounded(x: Any, digits: int = 5) -> Any:
     return np.round(np.asarray(x, dtype=float), digits).tolist()
 
 
+def summary_only(line: str) -> None:
+    """A ``log`` for the chapters' live re-runs: only the closing line of :func:`run_cells`, without the (temporary)
+    directory it wrote to."""
+    if line.startswith("wrote "):
+        print("live study:", line.split(": ", 1)[-1])
+
+
 def run_cells(out: str | os.PathLike[str], cells: Sequence[Any], run_cell: Callable[[Any], dict[str, Any]], *,
               artifact: str, header: Mapping[str, Any], log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train every cell into ``out/cells/<key>.json`` (existing ones are kept), then write ``out/<artifact>``:

@@ -38,7 +38,7 @@ import numpy as np
 
 from floq_lite.studies import mdp as mdp_lib
 from floq_lite.studies import tabular_td as td
-from floq_lite.studies._sweep import rounded, run_cells
+from floq_lite.studies._sweep import rounded, run_cells, summary_only
 from floq_lite.tiers import current_tier
 
 FORMAT = "floq_lite.iterative_compute/1"
@@ -285,5 +285,5 @@ def width_gap(study: dict[str, Any], metric: str = "q_error") -> tuple[list[str]
 __all__ = [
     "ARTIFACT", "Cell", "FLOW_KS", "FORMAT", "KAPPAS", "MATCH_K", "PROBLEMS", "Problem", "base_config",
     "cell_config", "cells_of", "error_map", "final_error", "plan", "run_cell", "run_study", "study_seeds",
-    "width_gap",
+    "summary_only", "width_gap",
 ]

@@ -36,7 +36,7 @@ import numpy as np
 from floq_lite.studies import iterative_compute as ic
 from floq_lite.studies import mdp as mdp_lib
 from floq_lite.studies import tabular_td as td
-from floq_lite.studies._sweep import rounded, run_cells
+from floq_lite.studies._sweep import rounded, run_cells, summary_only
 from floq_lite.tiers import current_tier
 
 FORMAT = "floq_lite.plasticity/1"
@@ -213,4 +213,4 @@ def final(phase: dict[str, Any], metric: str = "q_error") -> np.ndarray:
 
 
 __all__ = ["ARTIFACT", "CRITICS", "Cell", "EXPERIMENTS", "FORMAT", "cell_config", "cell_of", "final", "goal_cells",
-           "plan", "problem_with_goal", "run_cell", "run_study", "study_seeds"]
+           "plan", "problem_with_goal", "run_cell", "run_study", "study_seeds", "summary_only"]
