@@ -32,6 +32,13 @@ from floq_lite.plotting.sliders import polylines, two_slider_plotly
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def _wide_over_two(height: float):
+    """A column-wide figure: one wide panel on top, two below (three side by side would not fit ~780 px)."""
+    fig = plt.figure(figsize=(7.8, height))
+    grid = fig.add_gridspec(2, 2)
+    return fig, (fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1]))
+
+
 def plot_paths_narrow_wide(grid: KappaKGrid, kappa_idx: Sequence[int], K_idx: int, tier: str | None = None):
     """Euler paths for a few ``kappa`` (one panel each) at ``K = grid.Ks[K_idx]``, exact end values as ticks."""
     fig, axes = plt.subplots(1, len(kappa_idx), figsize=(min(7.8, 2.8 * len(kappa_idx)), 3.2), sharey=True)
@@ -107,9 +114,7 @@ def plot_embedding_comparison(q_min: float, q_max: float, sigma: float = 16.0, n
     min-max scaling (one straight line) is drawn on both for comparison."""
     z = np.linspace(q_min, q_max, num)
     s = embedding_sensitivity(z, q_min, q_max, sigma)
-    fig = plt.figure(figsize=(7.8, 6.2))
-    grid = fig.add_gridspec(2, 2)
-    a1, a2, a3 = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+    fig, (a1, a2, a3) = _wide_over_two(height=6.2)
     a1.plot(z, s["raw_norm"], label="raw z")
     a1.plot(z, s["minmax_norm"], label="min-max (z - q_min)/(q_max - q_min)")
     a1.plot(z, s["hl_gauss_norm"], label=f"HL-Gauss, $\\sigma$={sigma:g} bins (L2 norm)")
@@ -142,9 +147,7 @@ def plot_time_features(num_steps: int = 8, dim: int = 64, show_k: Sequence[int] 
     t = np.linspace(0, 1, 801)[:, None]
     ti = (np.arange(num_steps) / num_steps)[:, None]
     four = np.asarray(time_features(jnp.asarray(t), "fourier", dim))
-    fig = plt.figure(figsize=(7.8, 6.4))
-    grid = fig.add_gridspec(2, 2)
-    a1, a2, a3 = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+    fig, (a1, a2, a3) = _wide_over_two(height=6.4)
     a1.plot(t[:, 0], np.cos(t[:, 0]), color="k", lw=2.5, label="cos(t) (released code)")
     for k in show_k:
         a1.plot(t[:, 0], four[:, k - 1], lw=0.9, alpha=0.8, label=f"cos({k}$\\pi$t)")
