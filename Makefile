@@ -38,7 +38,7 @@ node: node_modules/.package-lock.json
 
 book: install vendor
 	@start=$$(date +%s); \
-	$(BIN)/jupyter-book build . $(JB_FLAGS); status=$$?; \
+	FLOQ_PROGRESS=0 $(BIN)/jupyter-book build . $(JB_FLAGS); status=$$?; \
 	echo "[make book] tier $${FLOQ_TIER:-teach}: build took $$(( $$(date +%s) - start ))s; open _build/html/index.html"; \
 	exit $$status
 

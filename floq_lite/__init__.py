@@ -9,7 +9,7 @@ Import submodules directly (``from floq_lite import flow``); this top level stay
 ``import floq_lite`` is fast and pulls in neither matplotlib nor ogbench.
 """
 
-from floq_lite.tiers import TIERS, current_tier, pick
+from floq_lite.tiers import TIERS, current_tier, pick, show_progress
 
 __version__ = "0.1.0"
-__all__ = ["TIERS", "__version__", "current_tier", "pick"]
+__all__ = ["TIERS", "__version__", "current_tier", "pick", "show_progress"]

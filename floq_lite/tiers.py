@@ -18,6 +18,7 @@ Tier = Literal["smoke", "teach", "paper"]
 TIERS: tuple[Tier, ...] = ("smoke", "teach", "paper")
 DEFAULT_TIER: Tier = "teach"
 ENV_VAR = "FLOQ_TIER"
+PROGRESS_ENV_VAR = "FLOQ_PROGRESS"
 
 T = TypeVar("T")
 
@@ -51,3 +52,17 @@ def pick(*, smoke: T, teach: T, paper: T | None = None, tier: str | None = None)
     if chosen == "teach" or paper is None:
         return teach
     return paper
+
+
+def show_progress(tier: str | None = None) -> bool:
+    """Whether long work draws a progress bar by default.
+
+    Yes for a person running a notebook or a command (teach and paper tiers); no in the smoke tier (CI). ``$FLOQ_PROGRESS``
+    overrides both: ``make book`` sets it to ``0``, because a bar executed into a built page is frozen clutter.
+    """
+    flag = os.environ.get(PROGRESS_ENV_VAR, "").strip()
+    if flag in ("0", "1"):
+        return flag == "1"
+    if flag:
+        raise ValueError(f"${PROGRESS_ENV_VAR} must be 0 or 1, got {flag!r}; unset it for the tier's default.")
+    return current_tier(tier) != "smoke"

@@ -26,13 +26,24 @@ from floq_lite.plotting import paths as plots
 
 DEFAULT_KAPPAS: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
 DEFAULT_KS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+NUM_PATHS = 10  # start points of chapter 2's two explorers: the same points give the same numbers in both
+FINE_POINTS = 257  # samples of the exact path behind the error and straightness both explorers print
+
+
+def _explorer_numbers(source, target, z0: np.ndarray, ks: Sequence[int]) -> tuple[np.ndarray, np.ndarray, float]:
+    """Euler paths ``(B, K_max + 1, N)`` for every K of ``ks``, their RMS end-point errors ``(B,)`` against the exact
+    flow, and the exact paths' straightness S: what both chapter-2 explorers show, computed in one place."""
+    fine = curvature.exact_paths(source, target, z0, np.linspace(0.0, 1.0, FINE_POINTS))  # (FINE_POINTS, N)
+    sol = curvature.euler_paths(source, target, z0, ks)  # (B, K_max + 1, N)
+    errors = np.sqrt(np.mean((sol[:, -1] - fine[-1]) ** 2, axis=1))
+    return sol, errors, float(np.mean(np.asarray(curvature.straightness_from_path(fine))))
 
 
 def path_grid(
     kappas: Sequence[float] = DEFAULT_KAPPAS,
     ks: Sequence[int] = DEFAULT_KS,
     *,
-    num_paths: int = 10,
+    num_paths: int = NUM_PATHS,
     path_points: int = 65,
     **problem,
 ) -> plots.PathGrid:
@@ -45,12 +56,11 @@ def path_grid(
     for kappa in kappas:
         source, target = curvature.floq_problem(kappa=kappa, **problem)
         z0 = np.asarray(curvature.start_points(source, num_paths), dtype=np.float64)
-        fine = curvature.exact_paths(source, target, z0, np.linspace(0.0, 1.0, 257))  # (257, N) for S
         exact.append(curvature.exact_paths(source, target, z0, ts))  # (T, N), the drawn paths
-        sol = curvature.euler_paths(source, target, z0, ks)  # (B, K_max + 1, N)
+        sol, err, s = _explorer_numbers(source, target, z0, ks)
         solver.append(sol)
-        errors.append(np.sqrt(np.mean((sol[:, -1] - fine[-1]) ** 2, axis=1)))
-        straight.append(float(np.mean(np.asarray(curvature.straightness_from_path(fine)))))
+        errors.append(err)
+        straight.append(s)
         intervals.append((source.low, source.high))
     return plots.PathGrid(
         kappas=np.asarray(kappas, dtype=float),
@@ -70,15 +80,15 @@ def static_paths_explorer(grid: plots.PathGrid | None = None, **grid_kwargs):
     return plots.two_slider_figure(grid if grid is not None else path_grid(**grid_kwargs), active=(2, 2))
 
 
-def draw_explorer(kappa: float, num_steps: int, *, num_paths: int = 12, **problem) -> plt.Figure:
-    """The live explorer's figure for one slider setting: exact paths, Euler steps, and the numbers."""
+def draw_explorer(kappa: float, num_steps: int, *, num_paths: int = NUM_PATHS, **problem) -> plt.Figure:
+    """The live explorer's figure for one slider setting: exact paths, Euler steps, and the numbers (the same
+    numbers as the kernel-free figure's caption for the same setting)."""
     source, target = curvature.floq_problem(kappa=kappa, **problem)
     z0 = np.asarray(curvature.start_points(source, num_paths), dtype=np.float64)
     ts = np.linspace(0.0, 1.0, 129)
     exact = curvature.exact_paths(source, target, z0, ts)
-    sol = curvature.euler_paths(source, target, z0, [num_steps])[0]  # (K + 1, N)
-    err = float(np.sqrt(np.mean((sol[-1] - exact[-1]) ** 2)))
-    s = float(np.mean(np.asarray(curvature.straightness_from_path(exact))))
+    sols, errs, s = _explorer_numbers(source, target, z0, [num_steps])
+    sol, err = sols[0], float(errs[0])  # (K + 1, N), a scalar
     fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
     plots.draw_paths(ax, ts, exact, sol, num_steps)
     z_range = (min(source.low, float(exact.min())) - 2.0, max(source.high, float(exact.max())) + 2.0)
@@ -139,9 +149,10 @@ def kappa_k_widget(q_min: float = -100.0, target: GaussianMixture | None = None,
 
     cache: dict[float, design.KappaKGrid] = {}
     Ks = (1, 2, 4, 8, 16, 32)
-    kappa_w = widgets.FloatLogSlider(value=0.1, base=10, min=-2, max=0, step=0.1, description="κ",
+    kappa0, k0 = design_plots.LIVE_START
+    kappa_w = widgets.FloatLogSlider(value=kappa0, base=10, min=-2, max=0, step=0.1, description="κ",
                                      continuous_update=False, readout_format=".2f")
-    k_w = widgets.SelectionSlider(options=Ks, value=8, description="K", continuous_update=False)
+    k_w = widgets.SelectionSlider(options=Ks, value=k0, description="K", continuous_update=False)
 
     def draw(kappa, K):
         key = round(float(kappa), 4)

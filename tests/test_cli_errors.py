@@ -152,3 +152,14 @@ def test_full_disk_during_training_keeps_the_last_good_checkpoint(tiny_run, data
     assert (run / training.CHECKPOINT).read_bytes() == good  # the old checkpoint is intact
     assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
     json.loads((run / "config.json").read_text())  # still valid JSON
+
+
+def test_study_from_a_missing_or_mismatched_artifact(tmp_path, capsys):
+    assert cli_main(["study", "plasticity", "--tier", "smoke", "--out", str(tmp_path / "s"),
+                     "--from-artifact", str(tmp_path / "nope.json")]) == 2
+    err = _error(capsys)
+    assert "nope.json" in err and "plasticity.json" in err  # names the file it could not read and the right one
+    committed = Path(__file__).resolve().parents[1] / "floq_lite" / "artifacts" / "plasticity.json"  # tier paper
+    assert cli_main(["study", "plasticity", "--tier", "smoke", "--out", str(tmp_path / "s"),
+                     "--from-artifact", str(committed)]) == 2
+    assert "its tier is 'paper'" in _error(capsys)

@@ -162,3 +162,18 @@ def test_live_explorer_builds_headless():
     k_slider.value = 1  # triggers a redraw without a kernel
     fig = widgets.draw_explorer(0.03, 2, num_paths=3)
     assert "K=2" in fig.axes[0].get_title()
+
+
+def test_both_explorers_print_the_same_numbers_for_the_same_setting():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from floq_lite import widgets
+    from floq_lite.plotting.paths import _cell_text
+
+    grid = widgets.path_grid(kappas=(0.03, 0.3), ks=(2, 8))
+    for a, kappa in enumerate(grid.kappas):
+        for b, k in enumerate(grid.ks):
+            title = widgets.draw_explorer(float(kappa), int(k)).axes[0].get_title()
+            static = _cell_text(grid, a, b)
+            assert title.split("RMS error ")[1] == static.split("RMS error ")[1], (title, static)

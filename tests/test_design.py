@@ -156,7 +156,7 @@ def test_sum_vs_mean_is_invisible_to_adam_and_an_R_fold_learning_rate_for_sgd():
 
 def test_two_slider_figure_restyles_data_and_visibility_independently(grid):
     fig = kappa_k_plotly(grid)
-    T = 3
+    T = 4  # paths, readout, exact histogram, Euler histogram
     assert len(fig.data) == len(grid.Ks) * T
     a_slider, b_slider = fig.layout.sliders
     assert len(a_slider.steps) == len(grid.kappas) and len(b_slider.steps) == len(grid.Ks)
@@ -167,7 +167,38 @@ def test_two_slider_figure_restyles_data_and_visibility_independently(grid):
         assert set(step.args[0]) == {"visible"}
     # the kappa slider only sets data: the paths trace of block j holds grid.paths[i][j]
     for i, step in enumerate(a_slider.steps):
-        assert set(step.args[0]) == {"x", "y"}
+        assert set(step.args[0]) == {"x", "y", "text"}
         for j, K in enumerate(grid.Ks):
             ys = np.array(step.args[0]["y"][j * T], dtype=float)
             np.testing.assert_allclose(ys[~np.isnan(ys)], grid.paths[i][j].T.ravel(), rtol=1e-6)
+            # the readout the live widget prints, for this very cell
+            assert step.args[0]["text"][j * T + 1] == [
+                f"κ = {grid.kappas[i]:g}, K = {K}: error {grid.error[i, j]:.2f}, "
+                f"spread kept {100 * grid.spread[i, j]:.0f}%"]
+
+
+def test_kernel_free_figure_starts_where_the_live_widget_starts(grid):
+    from floq_lite.plotting.design import LIVE_START
+
+    fig = kappa_k_plotly(grid)
+    a_slider, b_slider = fig.layout.sliders
+    assert grid.kappas[a_slider.active] == LIVE_START[0] and grid.Ks[b_slider.active] == LIVE_START[1]
+    visible = [tr for tr in fig.data if tr.visible is not False]
+    assert f"κ = {LIVE_START[0]:g}, K = {LIVE_START[1]}:" in visible[1].text[0]
+
+
+def test_hl_gauss_figure_titles_give_the_average_the_chapter_prints():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from floq_lite.plotting.design import plot_hl_gauss
+
+    q_min, q_max = -101.0, 1.0
+    fig = plot_hl_gauss(q_min, q_max, zs=(-90.0, 0.0), sigmas=(0.75, 16.0), threshold=1e-2)
+    z_all = np.linspace(q_min, q_max, 501)
+    for ax, sigma in zip(fig.axes, (0.75, 16.0)):
+        share = float(np.mean(design.hl_gauss_nonzero_fraction(z_all, q_min, q_max, sigma, threshold=1e-2)))
+        assert ax.get_title().split(": ")[1].startswith(f"{100 * share:.0f}% of bins")
+    # the test can tell the two averages apart: the drawn z's alone give another share (0 sits at the edge)
+    drawn = float(np.mean(design.hl_gauss_nonzero_fraction(np.array([-90.0, 0.0]), q_min, q_max, 16.0, 1e-2)))
+    assert f"{100 * drawn:.0f}%" not in fig.axes[1].get_title()

@@ -39,6 +39,16 @@ def test_loss_decreases_to_the_floor(trained):
     assert floor * 0.96 < end < floor * 1.04, (end, floor)
 
 
+def test_floor_standard_error_describes_the_spread_of_independent_estimates():
+    estimates = [fm1d.cfm_loss_floor_estimate(SOURCE, TARGET, jax.random.PRNGKey(k), 20_000) for k in range(12)]
+    means, errors = np.array([m for m, _ in estimates]), np.array([e for _, e in estimates])
+    assert np.allclose(errors, errors.mean(), rtol=0.2)  # one noise level, estimated alike by every run
+    assert 0.5 < means.std(ddof=1) / errors.mean() < 1.6  # the spread of the means is what the error says
+    big, big_error = fm1d.cfm_loss_floor_estimate(SOURCE, TARGET, EVAL_KEY, 200_000)
+    assert big_error == pytest.approx(errors.mean() / np.sqrt(10), rel=0.2)  # shrinks like 1/sqrt(N)
+    assert big == fm1d.cfm_loss_floor(SOURCE, TARGET, EVAL_KEY, 200_000)
+
+
 def test_trained_field_matches_the_exact_marginal_field(trained):
     err = fm1d.field_rmse(trained.field, SOURCE, TARGET, EVAL_KEY)
     assert err < FIELD_RMSE_TOL, f"path-weighted RMSE {err:.3f} >= {FIELD_RMSE_TOL}"

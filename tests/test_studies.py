@@ -79,6 +79,23 @@ def test_plasticity_smoke_study_writes_a_resumable_artifact(tmp_path):
     assert not any(line.startswith("[") for line in again)  # every cell was kept, none retrained
 
 
+def test_a_study_resumes_from_its_merged_artifact_and_trains_only_what_it_lacks(tmp_path):
+    first = ic.run_study(tmp_path / "first", "smoke", progress=False, log=lambda line: None)
+    keys = sorted(first["cells"])
+    partial = {**first, "cells": {keys[0]: first["cells"][keys[0]]}}  # an artifact that lacks a cell
+    logs = []
+    resumed = ic.run_study(tmp_path / "lost", "smoke", progress=False, log=logs.append, resume_from=partial)
+    trained = [line for line in logs if line.startswith("[")]
+    assert len(trained) == 1 and keys[1] in trained[0]  # only the missing cell was trained
+    assert resumed["cells"][keys[0]]["from_study"]["git"] == first["git"]  # the copied cell keeps its provenance
+    assert "from_study" not in resumed["cells"][keys[1]]
+    np.testing.assert_allclose(ic.final_error(resumed["cells"][keys[1]]), ic.final_error(first["cells"][keys[1]]),
+                               rtol=1e-5)  # same seeds, same numbers
+    with pytest.raises(ValueError, match="its tier is 'paper'"):
+        ic.run_study(tmp_path / "other", "smoke", progress=False, log=lambda line: None,
+                     resume_from={**first, "tier": "paper"})
+
+
 def test_iterative_compute_smoke_study_measures_every_cell(tmp_path):
     study = ic.run_study(tmp_path, "smoke", progress=False, log=lambda line: None)
     assert study["format"] == ic.FORMAT

@@ -27,3 +27,25 @@ def test_unknown_tier_names_the_valid_ones(monkeypatch):
     monkeypatch.setenv(tiers.ENV_VAR, "fast")
     with pytest.raises(ValueError, match="smoke, teach, paper"):
         tiers.current_tier()
+
+
+def test_progress_bars_for_people_not_for_ci_or_built_pages(monkeypatch):
+    monkeypatch.delenv(tiers.PROGRESS_ENV_VAR, raising=False)
+    monkeypatch.setenv(tiers.ENV_VAR, "teach")
+    assert tiers.show_progress() is True
+    assert tiers.show_progress("smoke") is False
+    monkeypatch.setenv(tiers.PROGRESS_ENV_VAR, "0")  # what `make book` sets
+    assert tiers.show_progress() is False
+    monkeypatch.setenv(tiers.PROGRESS_ENV_VAR, "1")
+    assert tiers.show_progress("smoke") is True
+    monkeypatch.setenv(tiers.PROGRESS_ENV_VAR, "yes")
+    with pytest.raises(ValueError, match="must be 0 or 1"):
+        tiers.show_progress()
+
+
+def test_make_book_turns_progress_bars_off():
+    from pathlib import Path
+
+    book_recipe = Path(__file__).resolve().parents[1].joinpath("Makefile").read_text().split("\nbook:")[1]
+    build_line = next(line for line in book_recipe.splitlines() if "jupyter-book build" in line)
+    assert f"{tiers.PROGRESS_ENV_VAR}=0" in build_line

@@ -207,6 +207,10 @@ async function main() {
     const notebookSource = name.replace(/\.html$/, ".ipynb");
     const isNotebook = statSync(join(HTML_DIR, "_sources", notebookSource), { throwIfNoEntry: false });
     if (isNotebook && !info.colab.some((h) => h.endsWith("/" + notebookSource))) problems.push(`no Colab launch link to ${notebookSource}`);
+    if (isNotebook) {
+      const labels = await page.$$eval('a[href*="_sources/"][href$=".ipynb"]', (as) => as.map((a) => a.textContent.trim()));
+      if (!labels.some((t) => t.includes("no outputs"))) problems.push(`the .ipynb download is not labelled as a notebook without outputs (found ${JSON.stringify(labels)})`);
+    }
     await page.screenshot({ path: join(SHOT_DIR, `${name.replace(/\.html$/, "").replaceAll("/", "_")}.png`), fullPage: true });
     if (info.widgetViews) {
       // a close-up of the first few rendered widget areas

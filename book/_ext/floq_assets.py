@@ -14,6 +14,8 @@ It also
   lives (``nb_ipywidgets_js`` loads it between require.js and embed-amd.js);
 - drops sphinx-thebe's page scripts: Thebe is off in this book (it needs a Binder server), yet
   sphinx-thebe 0.3 adds its inline ``const THEBE_JS_URL`` script twice to every page, which throws;
+- labels the theme's ``.ipynb`` download as the notebook's source without outputs (Jupyter Book serves the
+  unexecuted file; a reader who downloads it should not expect the page's figures in it);
 - gives the theme a valid ``default_mode`` (the pydata theme reads it from ``html_context``; an empty
   one logs a console error on a reader's first visit).
 """
@@ -94,9 +96,22 @@ def drop_thebe_scripts(app: Sphinx, pagename: str, templatename: str, context: d
         context["script_files"] = [js for js in context["script_files"] if not _is_thebe_script(js)]
 
 
+NOTEBOOK_DOWNLOAD_TEXT = ".ipynb (no outputs)"
+NOTEBOOK_DOWNLOAD_TOOLTIP = "The notebook's source, without outputs: run it (Colab, Jupyter) to see them"
+
+
+def label_notebook_download(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
+    """Rename the theme's notebook download button (runs after sphinx-book-theme built its header buttons)."""
+    for group in context.get("header_buttons") or []:
+        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+            if button.get("label") == "download-notebook-button":
+                button.update(text=NOTEBOOK_DOWNLOAD_TEXT, tooltip=NOTEBOOK_DOWNLOAD_TOOLTIP)
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("floq_plotly_js", "", "html", [str])
     # before myst-nb reads nb_ipywidgets_js (builder-inited) and before the html builder reads the static paths
     app.connect("config-inited", check_vendored, priority=100)
     app.connect("html-page-context", drop_thebe_scripts, priority=900)
+    app.connect("html-page-context", label_notebook_download, priority=900)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,12 +1,14 @@
 """``floq-lite study NAME``: the book's known-answer sweeps, written as small artifacts.
 
-floq-lite study iterative-compute [--tier smoke|teach|paper] [--out DIR] [--no-progress]
+floq-lite study iterative-compute [--tier smoke|teach|paper] [--out DIR] [--from-artifact JSON] [--no-progress]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 HELP = "run a known-answer study of the book (resumable; writes small JSON artifacts)"
 
@@ -20,11 +22,15 @@ studies:
 """ + "".join(f"  {name:18} {text}\n" for name, text in STUDIES.items()) + """
 tiers: smoke (seconds, what the tests run), teach (minutes: the chapter's live re-run), paper (the committed sweep,
 about an hour or more on a 2-core CPU). A stopped study resumes: finished cells in DIR/cells/ are kept.
+--from-artifact takes the cells of a merged study (the committed artifact) as done, so a sweep whose run directory
+was lost, or that gained cells, trains only what the artifact lacks.
 
 examples:
   floq-lite study iterative-compute --tier paper --out runs/iterative-compute
   cp runs/iterative-compute/iterative_compute.json floq_lite/artifacts/     # what chapter 7 plots
   floq-lite study plasticity --tier paper --out runs/plasticity            # chapter 8's plasticity.json
+  floq-lite study iterative-compute --tier paper --out runs/ic \
+      --from-artifact floq_lite/artifacts/iterative_compute.json           # only the cells it lacks
 """
 
 
@@ -35,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tier", choices=("smoke", "teach", "paper"), default=None,
                         help="size of the study (default: $FLOQ_TIER, else teach)")
     parser.add_argument("--out", default=None, metavar="DIR", help="output directory (default: runs/study-NAME-TIER)")
+    parser.add_argument("--from-artifact", default=None, metavar="JSON",
+                        help="a merged study of the same tier whose cells count as done (e.g. the committed artifact)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -46,8 +54,19 @@ def run(args: argparse.Namespace) -> int:
     module = {"iterative-compute": iterative_compute, "plasticity": plasticity}[args.name]
     tier = current_tier(args.tier)
     out = args.out or f"runs/study-{args.name}-{tier}"
+    earlier = None
+    if args.from_artifact:
+        try:
+            earlier = json.loads(Path(args.from_artifact).read_text())
+        except (OSError, ValueError) as exc:
+            print(f"floq-lite study: error: cannot read --from-artifact {args.from_artifact} ({exc}); pass the JSON "
+                  f"a study wrote (e.g. floq_lite/artifacts/{module.ARTIFACT}).", file=sys.stderr)
+            return 2
     try:
-        module.run_study(out, tier, progress=not args.no_progress)
+        module.run_study(out, tier, progress=not args.no_progress, resume_from=earlier)
+    except ValueError as exc:
+        print(f"floq-lite study: error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"floq-lite study: error: cannot write to {out} ({exc.strerror}); choose another --out.", file=sys.stderr)
         return 2

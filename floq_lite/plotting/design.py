@@ -23,9 +23,11 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from floq_lite.studies.design import KappaKGrid, embedding_sensitivity
+from floq_lite.studies.design import KappaKGrid, embedding_sensitivity, hl_gauss_nonzero_fraction
 from floq_lite.networks.embeddings import hl_gauss_embed, hl_gauss_support, minmax_embed, time_features
 from floq_lite.plotting.sliders import polylines, two_slider_plotly
+
+LIVE_START = (0.1, 8)  # (kappa, K) where chapter 4's live widget starts; its kernel-free figure starts there too
 
 # ---------------------------------------------------------------------------------------------------------------------
 # 1. The noise interval
@@ -90,7 +92,10 @@ def _tier_note(tier: str | None) -> str:
 
 def plot_hl_gauss(q_min: float, q_max: float, zs: Sequence[float], sigmas: Sequence[float] = (0.75, 4.0, 16.0),
                   num_bins: int = 51, threshold: float = 1e-3):
-    """One panel per sigma (in bin widths): the 50-bin encoding of each ``z`` in ``zs``, as step curves."""
+    """One panel per sigma (in bin widths): the 50-bin encoding of each ``z`` in ``zs``, as step curves.
+
+    Each title gives the share of bins above ``threshold`` averaged over 501 returns spread evenly over the support
+    (not over the few drawn ``zs``), the average chapter 4 prints."""
     support = np.asarray(hl_gauss_support(q_min, q_max, num_bins))
     centres = 0.5 * (support[1:] + support[:-1])
     fig, axes = plt.subplots(1, len(sigmas), figsize=(min(7.8, 2.8 * len(sigmas)), 3.2), sharex=True)
@@ -99,8 +104,9 @@ def plot_hl_gauss(q_min: float, q_max: float, zs: Sequence[float], sigmas: Seque
         for k, z in enumerate(zs):
             ax.step(centres, probs[k], where="mid", color=f"C{k}", label=f"z = {z:g}")
             ax.axvline(z, color=f"C{k}", ls=":", lw=0.8)
-        frac = np.mean(probs > threshold, axis=-1)
-        ax.set_title(f"$\\sigma$ = {sigma:g} bins: {100 * frac.mean():.0f}% of bins > {threshold:g}", fontsize=10)
+        frac = hl_gauss_nonzero_fraction(np.linspace(q_min, q_max, 501), q_min, q_max, sigma, threshold, num_bins)
+        ax.set_title(f"$\\sigma$ = {sigma:g} bins: {100 * float(frac.mean()):.0f}% of bins > {threshold:g}",
+                     fontsize=10)
         ax.set_xlabel("bin centre (return)")
     np.atleast_1d(axes)[0].set_ylabel("mass in bin")
     np.atleast_1d(axes)[0].legend(fontsize=8)
@@ -239,14 +245,21 @@ def kappa_k_plotly(grid: KappaKGrid, tier: str | None = None, bins: int = 40):
     edges = np.linspace(lo - 1, 1, bins + 1)
     centres = 0.5 * (edges[1:] + edges[:-1])
 
+    span = 2 - (lo - 2)
+    readout_y = 2 + 0.08 * span  # the live widget's numbers, in a band above the paths
+
     def traces_for(i, j):
         K = grid.Ks[j]
         xs, ys = polylines(np.linspace(0, 1, K + 1), grid.paths[i][j], decimals=None)  # (K + 1, P) as one trace
         h_e, _ = np.histogram(grid.ends[i, j], edges, density=True)
         h_x, _ = np.histogram(grid.exact[i], edges, density=True)
+        readout = (f"κ = {grid.kappas[i]:g}, K = {K}: error {grid.error[i, j]:.2f}, "
+                   f"spread kept {100 * grid.spread[i, j]:.0f}%")
         return [
             dict(type="scatter", x=xs, y=ys, mode="lines+markers", marker=dict(size=3),
                  line=dict(width=1, color="#1f77b4"), name="Euler paths", xaxis="x", yaxis="y", showlegend=False),
+            dict(type="scatter", x=[0.5], y=[readout_y], mode="text", text=[readout], textfont=dict(size=12),
+                 xaxis="x", yaxis="y", showlegend=False, hoverinfo="skip"),
             dict(type="bar", x=centres.tolist(), y=h_x.tolist(), marker=dict(color="rgba(0,0,0,0.25)"),
                  name="exact", xaxis="x2", yaxis="y2"),
             dict(type="bar", x=centres.tolist(), y=h_e.tolist(), marker=dict(color="rgba(31,119,180,0.7)"),
@@ -260,11 +273,16 @@ def kappa_k_plotly(grid: KappaKGrid, tier: str | None = None, bins: int = 40):
         title=dict(text="Noise coverage κ and Euler steps K (exact field)" + _tier_note(tier), font=dict(size=14)),
     )
     layout["xaxis"].update(title="t", range=[0, 1])
-    layout["yaxis"].update(title="z", range=[lo - 2, 2])
+    layout["yaxis"].update(title="z", range=[lo - 2, readout_y + 0.05 * span])
     layout["xaxis2"].update(title="z at t = 1", range=[edges[0], edges[-1]])
     layout["yaxis2"].update(title="density")
     return two_slider_plotly(grid.kappas, grid.Ks, traces_for, "κ", "K", visible_by="b", layout=layout,
-                             active=(min(1, len(grid.kappas) - 1), min(2, len(grid.Ks) - 1)))
+                             active=(_nearest(grid.kappas, LIVE_START[0]), _nearest(grid.Ks, LIVE_START[1])))
+
+
+def _nearest(values, value) -> int:
+    """Index of the entry of ``values`` closest to ``value`` (log scale: both grids are geometric)."""
+    return int(np.argmin(np.abs(np.log(np.asarray(values, dtype=float)) - np.log(value))))
 
 
 def plot_kappa_k_cell(grid: KappaKGrid, i: int = 0, j: int = 0):

@@ -35,14 +35,45 @@ def summary_only(line: str) -> None:
         print("live study:", line.split(": ", 1)[-1])
 
 
+RESUME_KEYS = ("format", "tier", "seeds")  # what must match before an earlier study's cells count as done
+
+
+def seed_cells(out: Path, cells: Sequence[Any], earlier: Mapping[str, Any], header: Mapping[str, Any]) -> list[str]:
+    """Write the cells of ``earlier`` (a merged study, e.g. the committed artifact) that ``cells`` plans into
+    ``out/cells/`` where they are missing, so that only the other cells train. Each copied cell keeps the commit,
+    hardware and date of the study it came from (``from_study``). Returns the keys copied."""
+    for key in RESUME_KEYS:
+        if earlier.get(key) != header.get(key):
+            raise ValueError(
+                f"cannot resume from that study: its {key} is {earlier.get(key)!r}, this one's is {header.get(key)!r}. "
+                "Resume only from an artifact of the same study, tier and seeds (or drop --from-artifact).")
+    origin = {k: earlier[k] for k in ("created", "git", "hardware") if k in earlier}
+    copied = []
+    for cell in cells:
+        path = out / "cells" / f"{cell.key}.json"
+        done = earlier.get("cells", {}).get(cell.key)
+        if done is not None and not path.exists():
+            write_json(path, {**done, "from_study": done.get("from_study", origin)})
+            copied.append(cell.key)
+    return copied
+
+
 def run_cells(out: str | os.PathLike[str], cells: Sequence[Any], run_cell: Callable[[Any], dict[str, Any]], *,
-              artifact: str, header: Mapping[str, Any], log: Callable[[str], None] = print) -> dict[str, Any]:
+              artifact: str, header: Mapping[str, Any], log: Callable[[str], None] = print,
+              resume_from: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Train every cell into ``out/cells/<key>.json`` (existing ones are kept), then write ``out/<artifact>``:
-    ``header`` + provenance + ``cells`` (by key) + summed ``wall_time_s`` / ``cpu_time_s`` of the cells."""
+    ``header`` + provenance + ``cells`` (by key) + summed ``wall_time_s`` / ``cpu_time_s`` of the cells.
+
+    ``resume_from``: an earlier merged study of the same tier and seeds; its cells are taken as done
+    (:func:`seed_cells`), so a sweep whose run directory was lost continues from its committed artifact.
+    """
     from floq_lite.reporting import _provenance
 
     out = Path(out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
+    if resume_from is not None:
+        copied = seed_cells(out, cells, resume_from, header)
+        log(f"{len(copied)} of {len(cells)} cells taken from the earlier study; {len(cells) - len(copied)} to check")
     t0 = time.perf_counter()
     for i, cell in enumerate(cells):
         path = out / "cells" / f"{cell.key}.json"

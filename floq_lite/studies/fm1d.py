@@ -31,7 +31,7 @@ from floq_lite.flow import exact
 from floq_lite.flow.paths import Array, VelocityField, cfm_loss, interpolant, sample_time
 from floq_lite.flow.solvers import Method, integrate
 from floq_lite.networks.mlp import MLP
-from floq_lite.tiers import current_tier, pick
+from floq_lite.tiers import pick, show_progress
 
 Source = exact.Gaussian | exact.Uniform
 Target = exact.GaussianMixture
@@ -250,7 +250,8 @@ def fit(
       target: the distribution at ``t = 1``.
       config: sizes; defaults to :func:`default_config` for the current tier.
       seed: the only source of randomness; the same seed gives bit-identical parameters.
-      progress: show a progress bar over chunks; by default only outside the smoke tier.
+      progress: show a progress bar over chunks; by default :func:`floq_lite.show_progress` (a person at a
+        notebook, not CI or a book build).
     Returns:
       :class:`FitResult` with the final state, the per-step losses and the config.
     """
@@ -261,7 +262,7 @@ def fit(
         )
     config = default_config() if config is None else config
     if progress is None:
-        progress = current_tier() != "smoke"
+        progress = show_progress()
     state = init_state(config, jax.random.PRNGKey(seed))
     chunk = min(config.chunk_size, config.num_steps)
     lengths = [chunk] * (config.num_steps // chunk) + ([config.num_steps % chunk] if config.num_steps % chunk else [])
@@ -314,9 +315,17 @@ def cfm_loss_floor(source: Source, target: Target, key: Array, num_samples: int 
     It is not zero: many pairs pass through the same ``(t, z)`` with different velocities, and one field can only
     match their average. A trained network's loss should settle just above this floor.
     """
+    return cfm_loss_floor_estimate(source, target, key, num_samples)[0]
+
+
+def cfm_loss_floor_estimate(
+    source: Source, target: Target, key: Array, num_samples: int = 200_000
+) -> tuple[float, float]:
+    """:func:`cfm_loss_floor` and its Monte Carlo standard error: a training loss averaged over finitely many
+    batches can come out a little *below* the estimated floor, and the error says by how much that is noise."""
     t, z, z0, x1 = path_samples(source, target, key, num_samples)
-    residual = (x1 - z0) - _exact_velocity(source, target, t, z)
-    return float(jnp.mean(residual**2))
+    squared = ((x1 - z0) - _exact_velocity(source, target, t, z)) ** 2  # (N,)
+    return float(jnp.mean(squared)), float(jnp.std(squared) / np.sqrt(num_samples))
 
 
 def sample(
@@ -355,6 +364,7 @@ __all__ = [
     "as_field",
     "batch_loss",
     "cfm_loss_floor",
+    "cfm_loss_floor_estimate",
     "default_config",
     "field_rmse",
     "fit",

@@ -212,8 +212,9 @@ def _paths(maze: mdp_lib.TabularMDP, result: td.TDResult, q_star: np.ndarray) ->
 
 
 def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress: bool = True,
-              log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train every cell of ``plan(tier)`` into ``out/cells/`` (skipping cells already there), then write the merged
+              log: Callable[[str], None] = print, resume_from: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train every cell of ``plan(tier)`` into ``out/cells/`` (skipping cells already there, or in the
+    earlier study ``resume_from``), then write the merged
     artifact ``out/iterative_compute.json`` and return it."""
     tier = current_tier(tier)
     cells, seeds = plan(tier), study_seeds(tier)
@@ -227,7 +228,7 @@ def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress:
         "command": f"floq-lite study iterative-compute --tier {tier} --out DIR",
     }
     return run_cells(out, cells, lambda cell: run_cell(cell, seeds, progress=progress), artifact=ARTIFACT,
-                     header=header, log=log)
+                     header=header, log=log, resume_from=resume_from)
 
 
 # --- reading a study ------------------------------------------------------------------------------------------------

@@ -183,8 +183,9 @@ def _jsonable(cfg: td.TDConfig) -> dict[str, Any]:
 
 
 def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress: bool = True,
-              log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train every cell of ``plan(tier)`` into ``out/cells/`` (skipping cells already there), then write
+              log: Callable[[str], None] = print, resume_from: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train every cell of ``plan(tier)`` into ``out/cells/`` (skipping cells already there, or in the
+    earlier study ``resume_from``), then write
     ``out/plasticity.json`` and return it."""
     tier = current_tier(tier)
     cells, seeds = plan(tier), study_seeds(tier)
@@ -197,7 +198,7 @@ def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress:
         "command": f"floq-lite study plasticity --tier {tier} --out DIR",
     }
     return run_cells(out, cells, lambda cell: run_cell(cell, seeds, progress=progress), artifact=ARTIFACT,
-                     header=header, log=log)
+                     header=header, log=log, resume_from=resume_from)
 
 
 # --- reading a study ------------------------------------------------------------------------------------------------

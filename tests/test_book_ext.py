@@ -1,0 +1,29 @@
+"""The book's page tweaks in book/_ext/floq_assets.py that a reader sees (the built pages are checked by
+tests/test_book_html.py; these run without a build)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("floq_assets", ROOT / "book" / "_ext" / "floq_assets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_notebook_download_is_labelled_as_having_no_outputs():
+    assets = _module()
+    notebook = {"type": "link", "text": ".ipynb", "tooltip": "Download notebook file", "label": "download-notebook-button"}
+    source = {"type": "link", "text": ".md", "tooltip": "Download source file", "label": "download-source-button"}
+    context = {"header_buttons": [{"type": "group", "label": "launch-buttons", "buttons": []},
+                                  {"type": "group", "label": "download-buttons", "buttons": [notebook, source]},
+                                  {"type": "link", "label": "repository-button"}]}
+    assets.label_notebook_download(None, "book/01_flow_matching_1d", "page.html", context, None)
+    assert "no outputs" in notebook["text"] and "without outputs" in notebook["tooltip"]
+    assert source["text"] == ".md"  # other downloads untouched
+    assets.label_notebook_download(None, "genindex", "page.html", {}, None)  # pages without buttons: no error
