@@ -83,6 +83,43 @@ def test_split_field_equals_module_and_integrations_agree():
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+def test_rolled_euler_loop_equals_the_official_unrolled_loop():
+    """integrate_returns (lax.fori_loop, t = float32(i) * (1/K)) against the official form: a Python loop over
+    i with t = i / K and z + v / K, for K where the two time grids are the same floats and where they may not be."""
+    field = _field()
+    params, apply = _init(field), field_apply(field)
+    obs, act = _batch()["observations"], _batch()["actions"]
+    z0 = jax.random.uniform(jax.random.PRNGKey(3), (B, 1), minval=-10.0, maxval=0.0)
+    for K in (1, 3, 8, 10):
+        rolled = jax.jit(lambda p, K=K: fc.integrate_returns(apply, p, obs, act, z0, K, E))(params)
+        z = jnp.broadcast_to(z0[None], (E, B, 1))
+        for i in range(K):  # unrolled, as the official compute_flow_returns writes it
+            z = z + apply(params, obs, act, z, i / K) / K
+        np.testing.assert_allclose(rolled, z, rtol=1e-5, atol=1e-5)
+
+
+def test_adam_over_trainable_params_equals_adam_that_also_carries_the_targets():
+    """The official optimiser holds the target copies too (zero gradients); floq_lite's holds only the trainable
+    parameters. Three Adam steps of the agents' optimiser give the same online parameters either way."""
+    from floq_lite.agents._common import adam_step
+
+    rng = np.random.default_rng(0)
+    online = {"w": jnp.asarray(rng.normal(size=(4, 3)), jnp.float32), "b": jnp.zeros(3)}
+    target = jax.tree.map(lambda x: x + 1.0, online)
+    tx = optax.adam(3e-4)
+    mine, mine_state = online, tx.init(online)
+    theirs, theirs_state = {"online": online, "target": target}, tx.init({"online": online, "target": target})
+    for step in range(3):
+        grads = jax.tree.map(lambda x: jnp.full_like(x, 0.1 * (step + 1)) * jnp.sign(x + 0.5), mine)
+        mine, mine_state = adam_step(tx, mine, mine_state, grads)
+        zeros = jax.tree.map(jnp.zeros_like, target)
+        theirs, theirs_state = adam_step(tx, theirs, theirs_state, {"online": grads, "target": zeros})
+    for a, b in zip(jax.tree.leaves(mine), jax.tree.leaves(theirs["online"])):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(jax.tree.leaves(target), jax.tree.leaves(theirs["target"])):
+        np.testing.assert_array_equal(a, b)  # zero gradients: Adam never moved the carried copies
+
+
 def test_repeat_unrepeat_round_trip_is_interleaved():
     x = jnp.arange(B * 2, dtype=jnp.float32).reshape(B, 2)
     xr = fc.repeat_rows(x, R)  # (B*R, 2)
