@@ -24,6 +24,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.patches import Rectangle
 
 from floq_lite.reporting import PAPER_RESULTS, final_success, k_table
+from floq_lite.plotting.bands import seed_band
 
 _COLORS = {"floq": "tab:blue", "fql": "tab:orange"}
 
@@ -187,11 +188,7 @@ def expert_summary(provenance: Mapping[str, Any]) -> str:
 # --- learning curves and final numbers ------------------------------------------------------------------------------
 
 
-def _band(ax, x, runs, label: str, color: str | None) -> None:
-    runs = np.asarray([[np.nan if v is None else v for v in row] for row in runs], float)
-    ax.plot(x, np.nanmean(runs, axis=0), color=color, label=f"{label} ({runs.shape[0]} seeds)")
-    if runs.shape[0] > 1:
-        ax.fill_between(x, np.nanmin(runs, axis=0), np.nanmax(runs, axis=0), color=color, alpha=0.2, linewidth=0)
+_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))  # per run: curves that coincide (both at 0) stay visible
 
 
 def plot_study_curves(study: Mapping[str, Any], *, title: str | None = None):
@@ -202,9 +199,12 @@ def plot_study_curves(study: Mapping[str, Any], *, title: str | None = None):
     by_agent = len(set(kinds)) == len(kinds)  # one run per agent: the book's agent colours; else a colour per run
     for i, (name, run) in enumerate(study["agents"].items()):
         color = _COLORS.get(run["agent"]) if by_agent else f"C{i}"
-        _band(ax0, run["eval"]["steps"], run["eval"]["success_rate"], name, color)
+        ls, marker = _STYLES[i % len(_STYLES)]
+        seed_band(ax0, run["eval"]["steps"], run["eval"]["success_rate"], color=color, label=name, linestyle=ls,
+                  marker=marker)
         if "critic/critic_loss" in run["metrics"]:
-            _band(ax1, run["metrics"]["steps"], run["metrics"]["critic/critic_loss"], name, color)
+            seed_band(ax1, run["metrics"]["steps"], run["metrics"]["critic/critic_loss"], color=color, label=name,
+                      linestyle=ls)
     ax0.set(xlabel="training step", ylabel="success rate", ylim=(-0.05, 1.05), title="evaluation")
     ax1.set(xlabel="training step", ylabel="critic loss", yscale="log", title="critic loss (not comparable across "
             "agents)")

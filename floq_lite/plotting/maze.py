@@ -25,6 +25,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from floq_lite.data.navigate import MazeGrid
+from floq_lite.plotting.bands import seed_band
 from floq_lite.reporting import grid_points
 
 _COLORS = {"floq": "tab:blue", "fql": "tab:orange"}
@@ -64,19 +65,13 @@ def success_table(runs: Mapping[str, str | os.PathLike[str]]) -> str:
     return "\n".join(lines)
 
 
-def _band(ax, x, runs: np.ndarray, label: str, color: str) -> None:
-    ax.plot(x, np.nanmean(runs, axis=0), color=color, label=f"{label} ({runs.shape[0]} seeds)")
-    if runs.shape[0] > 1:
-        ax.fill_between(x, np.nanmin(runs, axis=0), np.nanmax(runs, axis=0), color=color, alpha=0.2, linewidth=0)
-
-
 def plot_learning_curves(runs: Mapping[str, str | os.PathLike[str]], *, tier: str):
     """Success rate and critic loss vs training step for each agent's run (mean over seeds, min..max band)."""
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.8, 3.6))
     for name, run_dir in runs.items():
         color = _COLORS.get(name, None)
-        _band(ax0, *read_log(run_dir, "eval", "success_rate"), name, color)
-        _band(ax1, *read_log(run_dir, "metrics", "critic/critic_loss"), name, color)
+        seed_band(ax0, *read_log(run_dir, "eval", "success_rate"), color=color, label=name)
+        seed_band(ax1, *read_log(run_dir, "metrics", "critic/critic_loss"), color=color, label=name)
     ax0.set(xlabel="training step", ylabel="success rate", ylim=(-0.05, 1.05), title=f"Evaluation  [tier: {tier}]")
     ax1.set(xlabel="training step", ylabel="critic loss", yscale="log", title=f"Critic loss  [tier: {tier}]")
     ax0.legend(fontsize=8)

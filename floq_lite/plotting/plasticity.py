@@ -10,16 +10,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from floq_lite.studies import plasticity as pl
+from floq_lite.plotting.bands import seed_band
 
 WIDTH_IN = 7.8
 COLORS = {"monolithic": "tab:gray", "flow": "tab:blue"}
 STYLES = ("-", "--", ":", "-.")
-
-
-def _band(ax, x, runs, color, style="-", label=None):
-    runs = np.asarray(runs, float)
-    ax.plot(x, runs.mean(0), color=color, linestyle=style, label=label)
-    ax.fill_between(x, runs.min(0), runs.max(0), color=color, alpha=0.12, linewidth=0)
 
 
 def _cells(study: Mapping[str, Any], experiment: str, problem: str) -> dict[str, dict[str, Any]]:
@@ -36,7 +31,8 @@ def plot_phases(study: Mapping[str, Any], experiment: str, problem: str, phases:
     for ax, (critic, cell) in zip(axes[0], cells.items()):
         for phase, style in zip(phases, STYLES):
             p = cell["phases"][phase]
-            _band(ax, p["steps"], p["q_error_curve"], COLORS[critic], style, phase)
+            seed_band(ax, p["steps"], p["q_error_curve"], color=COLORS[critic], linestyle=style, label=phase,
+                      count_seeds=False, alpha=0.12)
         if vline is not None:
             ax.axvline(vline, color="black", linewidth=0.8, linestyle=":")
         ax.set_yscale("log")
@@ -80,7 +76,8 @@ def plot_diagnostics(study: Mapping[str, Any], experiment: str, problem: str, ph
         layers = sorted({k.split("/")[0] for k in diag})
         for layer, style in zip(layers, STYLES):
             for ax, metric in zip(axes, ("srank", "dormant")):
-                _band(ax, p["steps"], diag[f"{layer}/{metric}"], COLORS[critic], style, f"{critic}, {layer}")
+                seed_band(ax, p["steps"], diag[f"{layer}/{metric}"], color=COLORS[critic], linestyle=style,
+                          label=f"{critic}, {layer}", count_seeds=False, alpha=0.12)
     axes[0].set_ylabel("srank (of 64 units)")
     axes[1].set_ylabel("dormant fraction")
     for ax in axes:

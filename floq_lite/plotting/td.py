@@ -12,16 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from floq_lite.studies.mdp import ACTION_ARROWS, TabularMDP, greedy_actions
+from floq_lite.plotting.bands import seed_band
 
 _COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
-
-
-def _band(ax, x, runs: np.ndarray, label: str, color: str) -> None:
-    """Mean over runs (rows) as a line, min..max over runs as a shaded band."""
-    runs = np.asarray(runs)
-    ax.plot(x, runs.mean(axis=0), color=color, label=f"{label} ({runs.shape[0]} seeds)")
-    if runs.shape[0] > 1:
-        ax.fill_between(x, runs.min(axis=0), runs.max(axis=0), color=color, alpha=0.2, linewidth=0)
 
 
 def plot_maze_values(mdp: TabularMDP, q_star: np.ndarray, *, ax=None, annotate: bool = True):
@@ -59,7 +52,7 @@ def plot_q_error_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *, 
     """
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for (label, (steps, err)), color in zip(curves.items(), _COLORS):
-        _band(ax, steps, err, label, color)
+        seed_band(ax, steps, err, color=color, label=label)
     ax.set_yscale("log")
     ax.set_xlabel("gradient steps")
     ax.set_ylabel(r"mean $|Q(s,a) - Q^*(s,a)|$")
@@ -113,7 +106,7 @@ def plot_noise_interval(kappas: Sequence[float], steps: np.ndarray, errors: Mapp
     """
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.8, 3.8))
     for kappa, color in zip(kappas, _COLORS):
-        _band(ax0, steps, errors[kappa], f"$\\kappa$={kappa}", color)
+        seed_band(ax0, steps, errors[kappa], color=color, label=f"$\\kappa$={kappa}")
         q = np.asarray(q_of_z0[kappa])
         ax1.plot(np.linspace(0.0, 1.0, q.shape[0]), q, color=color, label=f"$\\kappa$={kappa}")
     ax0.set_yscale("log")
