@@ -240,6 +240,24 @@ def export_runs(runs: Mapping[str, str | os.PathLike[str]], path: str | os.PathL
     return json.loads(json.dumps(_clean(study)))
 
 
+def update_runs(path: str | os.PathLike[str], runs: Mapping[str, str | os.PathLike[str]], *,
+                extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Replace (or add) the agents ``runs`` of an existing :func:`export_runs` artifact at ``path`` and keep the others:
+    a run that was extended or redone after its siblings' directories were lost. Every agent entry carries its own
+    commit, hardware and wall time, so the kept ones stay attributable; the top-level provenance becomes this call's
+    and ``extra["updated"]`` lists the replaced agents. Same ``last_n`` as the artifact."""
+    base = json.loads(Path(path).read_text())
+    if base.get("format") != RUNS_FORMAT:
+        raise ValueError(f"{path} is not a runs artifact (format {base.get('format')!r}, expected {RUNS_FORMAT!r}).")
+    last_n = base.get("last_n", 3)
+    agents = dict(base["agents"])
+    agents.update({name: run_summary(d, last_n=last_n) for name, d in runs.items()})
+    study = {**base, **_provenance(), "agents": agents,
+             "extra": {**base.get("extra", {}), **dict(extra or {}), "updated": sorted(runs)}}
+    write_artifact(study, path)
+    return json.loads(json.dumps(_clean(study)))
+
+
 # --- dataset coverage ---------------------------------------------------------------------------------------------
 
 
@@ -721,6 +739,7 @@ __all__ = [
     "config_comments",
     "config_table",
     "range_table",
+    "update_runs",
     "dataset_coverage",
     "export_coverage",
     "export_range",

@@ -134,6 +134,24 @@ def test_export_runs_needs_evaluations(tmp_path, runs):
         reporting.export_runs({}, tmp_path / "x.json")
 
 
+def test_update_runs_replaces_one_agent_and_keeps_the_others(tmp_path, runs):
+    path = tmp_path / "sweep.json"
+    first = reporting.export_runs({"floq K=1": runs["floq"], "FQL": runs["fql"]}, path, extra={"command": "c"})
+    kept = first["agents"]["FQL"]
+    first["agents"]["FQL"]["git"] = {"commit": "0" * 40, "dirty": False}  # as if made by an earlier commit
+    reporting.write_artifact(first, path)
+    updated = reporting.update_runs(path, {"floq K=4": runs["floq"]}, extra={"note": "K=4 added"})
+    assert list(updated["agents"]) == ["floq K=1", "FQL", "floq K=4"]
+    assert updated["agents"]["FQL"]["git"]["commit"] == "0" * 40  # the kept run keeps its own provenance
+    assert updated["agents"]["FQL"]["final"] == kept["final"]
+    assert updated["agents"]["floq K=4"]["final"] == updated["agents"]["floq K=1"]["final"]  # the same run directory
+    assert updated["extra"] == {"command": "c", "note": "K=4 added", "updated": ["floq K=4"]}
+    assert json.loads(path.read_text())["agents"].keys() == updated["agents"].keys()
+    (tmp_path / "other.json").write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(ValueError, match="not a runs artifact"):
+        reporting.update_runs(tmp_path / "other.json", {"x": runs["floq"]})
+
+
 # --- dataset coverage -------------------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Write chapter 5's artifacts (floq_lite/artifacts/pointmaze_medium_*.json) from the runs of tools/ch5_runs.sh.
 
     python tools/ch5_artifacts.py RUNS_DIR          # RUNS_DIR holds floq/, fql/, floq-k1/, floq-k4/
+    python tools/ch5_artifacts.py RUNS_DIR --update-k-sweep   # only floq-k4/ (or k1): replace it in the k sweep
 
 * ``pointmaze_medium_runs.json``: floq and FQL at equal sizes and steps (``reporting.export_runs``, final = mean of
   the last three evaluations);
@@ -32,9 +33,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--range-steps", type=int, default=1000, help="steps per start cell in the range test")
     p.add_argument("--skip-range", action="store_true")
     p.add_argument("--task1-run", default=None, help="the FQL calibration run on task 1 (optional)")
+    p.add_argument("--update-k-sweep", action="store_true",
+                   help="only put the K-sweep runs found in RUNS_DIR (floq-k1/, floq-k4/) into the existing "
+                        "pointmaze_medium_k_sweep.json, keeping its other runs (when the others' directories are gone)")
     args = p.parse_args(argv)
     runs, out = Path(args.runs), Path(args.out)
     extra = {"command": COMMAND, "artifact_command": "python tools/ch5_artifacts.py RUNS_DIR"}
+    if args.update_k_sweep:
+        found = {f"floq K={k}": runs / name for k, name in ((1, "floq-k1"), (4, "floq-k4"))
+                 if (runs / name / "eval.csv").exists()}
+        if not found:
+            p.error(f"no floq-k1/ or floq-k4/ run with evaluations in {runs}")
+        reporting.update_runs(out / "pointmaze_medium_k_sweep.json", found,
+                              extra={"update_command": "python tools/ch5_artifacts.py RUNS_DIR --update-k-sweep"})
+        print(f"updated {out / 'pointmaze_medium_k_sweep.json'} ({', '.join(found)})")
+        return 0
     reporting.export_runs({"floq": runs / "floq", "FQL": runs / "fql"}, out / "pointmaze_medium_runs.json",
                           extra=extra)
     print(f"wrote {out / 'pointmaze_medium_runs.json'}")
