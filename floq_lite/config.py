@@ -100,25 +100,35 @@ class FloqConfig:
             raise ValueError("floq needs the reward range: config = with_reward_range(config, dataset['rewards']).")
         return self.r_min, self.r_max
 
+    # One formula each, shared with the studies; imported here, not at the top, so that reading a config needs no jax.
     @property
     def noise_min(self) -> float:
-        """``l = kappa * r_min / (1 - gamma)``."""
-        return self.noise_coverage * self._require_rewards()[0] / (1.0 - self.discount)
+        """``l = kappa * r_min / (1 - gamma)`` (:func:`floq_lite.critic.floq.noise_interval`)."""
+        from floq_lite.critic.floq import noise_interval
+
+        return noise_interval(*self._require_rewards(), self.discount, self.noise_coverage)[0]
 
     @property
     def noise_max(self) -> float:
         """``u = kappa * r_max / (1 - gamma)`` (0 on OGBench)."""
-        return self.noise_coverage * self._require_rewards()[1] / (1.0 - self.discount)
+        from floq_lite.critic.floq import noise_interval
+
+        return noise_interval(*self._require_rewards(), self.discount, self.noise_coverage)[1]
 
     @property
     def q_min(self) -> float:
-        """Lower end of the HL-Gauss support, ``(r_min - offset) / (1 - gamma)``."""
-        return (self._require_rewards()[0] - self.reward_offset) / (1.0 - self.discount)
+        """Lower end of the HL-Gauss support, ``(r_min - offset) / (1 - gamma)``
+        (:func:`floq_lite.networks.embeddings.q_range`)."""
+        from floq_lite.networks.embeddings import q_range
+
+        return q_range(*self._require_rewards(), self.discount, self.reward_offset)[0]
 
     @property
     def q_max(self) -> float:
         """Upper end of the HL-Gauss support, ``(r_max + offset) / (1 - gamma)``."""
-        return (self._require_rewards()[1] + self.reward_offset) / (1.0 - self.discount)
+        from floq_lite.networks.embeddings import q_range
+
+        return q_range(*self._require_rewards(), self.discount, self.reward_offset)[1]
 
 
 AgentConfig = FloqConfig | FQLConfig

@@ -241,19 +241,23 @@ def export_runs(runs: Mapping[str, str | os.PathLike[str]], path: str | os.PathL
 
 
 def update_runs(path: str | os.PathLike[str], runs: Mapping[str, str | os.PathLike[str]], *,
-                extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                extra: Mapping[str, Any] | None = None, metrics: Sequence[str] = DEFAULT_METRICS,
+                max_points: int = 200) -> dict[str, Any]:
     """Replace (or add) the agents ``runs`` of an existing :func:`export_runs` artifact at ``path`` and keep the others:
     a run that was extended or redone after its siblings' directories were lost. Every agent entry carries its own
     commit, hardware and wall time, so the kept ones stay attributable; the top-level provenance becomes this call's
-    and ``extra["updated"]`` lists the replaced agents. Same ``last_n`` as the artifact."""
+    and ``extra["updated"]`` lists every agent replaced so far. Same ``last_n`` as the artifact; pass the
+    ``metrics`` and ``max_points`` it was exported with if they were not :func:`export_runs`'s defaults."""
     base = json.loads(Path(path).read_text())
     if base.get("format") != RUNS_FORMAT:
         raise ValueError(f"{path} is not a runs artifact (format {base.get('format')!r}, expected {RUNS_FORMAT!r}).")
     last_n = base.get("last_n", 3)
     agents = dict(base["agents"])
-    agents.update({name: run_summary(d, last_n=last_n) for name, d in runs.items()})
+    agents.update({name: run_summary(d, last_n=last_n, metrics=metrics, max_points=max_points)
+                   for name, d in runs.items()})
+    updated = sorted({*base.get("extra", {}).get("updated", []), *runs})
     study = {**base, **_provenance(), "agents": agents,
-             "extra": {**base.get("extra", {}), **dict(extra or {}), "updated": sorted(runs)}}
+             "extra": {**base.get("extra", {}), **dict(extra or {}), "updated": updated}}
     write_artifact(study, path)
     return json.loads(json.dumps(_clean(study)))
 

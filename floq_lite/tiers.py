@@ -55,9 +55,10 @@ def pick(*, smoke: T, teach: T, paper: T | None = None, tier: str | None = None)
 
 
 def show_progress(tier: str | None = None) -> bool:
-    """Whether long work draws a progress bar by default.
+    """Whether a chapter's live training draws a progress bar (chapter 1's fit and chapter 3's critics ask this;
+    the later chapters' live runs are short and never draw one, the command line has ``--no-progress``).
 
-    Yes for a person running a notebook or a command (teach and paper tiers); no in the smoke tier (CI). ``$FLOQ_PROGRESS``
+    Yes for a person running a notebook (teach and paper tiers); no in the smoke tier (CI). ``$FLOQ_PROGRESS``
     overrides both: ``make book`` sets it to ``0``, because a bar executed into a built page is frozen clutter.
     """
     flag = os.environ.get(PROGRESS_ENV_VAR, "").strip()

@@ -210,20 +210,6 @@ def test_reward_range_and_noise_interval():
         with_reward_range(cfg, [0.0, np.nan])
 
 
-def test_config_ranges_equal_the_helpers_the_studies_use():
-    """The agent reads FloqConfig.noise_min/max and q_min/max; the studies call critic.floq.noise_interval and
-    networks.embeddings.q_range. One formula each, written twice: they must agree."""
-    from floq_lite.critic.floq import noise_interval
-    from floq_lite.networks.embeddings import q_range
-
-    for env, rewards in (("antmaze-large-navigate", [-1.0, 0.0]), ("puzzle-4x4-play", [-16.0, 0.0]),
-                         ("cube-double-play", [-2.0, 0.0, 3.0])):
-        cfg = with_reward_range(make_config("floq", tier="paper", env_name=env), np.asarray(rewards))
-        assert (cfg.noise_min, cfg.noise_max) == pytest.approx(
-            noise_interval(cfg.r_min, cfg.r_max, cfg.discount, cfg.noise_coverage))
-        assert (cfg.q_min, cfg.q_max) == pytest.approx(q_range(cfg.r_min, cfg.r_max, cfg.discount, cfg.reward_offset))
-
-
 def test_reward_range_contains_zero_as_the_official_zero_padded_buffer_does():
     # A dataset with no reward-0 row: unclamped, l = u = -10 and the support would be [-101, -99].
     cfg = with_reward_range(make_config("floq", tier="smoke"), np.full(50, -1.0))

@@ -6,10 +6,13 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _module():
+    pytest.importorskip("sphinx", reason="book/_ext needs the book extra (pip install -e .[book])")
     spec = importlib.util.spec_from_file_location("floq_assets", ROOT / "book" / "_ext" / "floq_assets.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -18,7 +21,8 @@ def _module():
 
 def test_notebook_download_is_labelled_as_having_no_outputs():
     assets = _module()
-    notebook = {"type": "link", "text": ".ipynb", "tooltip": "Download notebook file", "label": "download-notebook-button"}
+    notebook = {"type": "link", "text": ".ipynb", "tooltip": "Download notebook file",
+                "label": "download-notebook-button"}
     source = {"type": "link", "text": ".md", "tooltip": "Download source file", "label": "download-source-button"}
     context = {"header_buttons": [{"type": "group", "label": "launch-buttons", "buttons": []},
                                   {"type": "group", "label": "download-buttons", "buttons": [notebook, source]},

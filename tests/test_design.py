@@ -198,6 +198,7 @@ def test_hl_gauss_figure_titles_give_the_average_the_chapter_prints():
     z_all = np.linspace(q_min, q_max, 501)
     for ax, sigma in zip(fig.axes, (0.75, 16.0)):
         share = float(np.mean(design.hl_gauss_nonzero_fraction(z_all, q_min, q_max, sigma, threshold=1e-2)))
+        assert design.mean_nonzero_fraction(q_min, q_max, sigma, 1e-2) == pytest.approx(share, abs=1e-6)
         assert ax.get_title().split(": ")[1].startswith(f"{100 * share:.0f}% of bins")
     # the test can tell the two averages apart: the drawn z's alone give another share (0 sits at the edge)
     drawn = float(np.mean(design.hl_gauss_nonzero_fraction(np.array([-90.0, 0.0]), q_min, q_max, 16.0, 1e-2)))

@@ -100,13 +100,15 @@ def test_rolled_euler_loop_equals_the_official_unrolled_loop():
 
 def test_adam_over_trainable_params_equals_adam_that_also_carries_the_targets():
     """The official optimiser holds the target copies too (zero gradients); floq_lite's holds only the trainable
-    parameters. Three Adam steps of the agents' optimiser give the same online parameters either way."""
-    from floq_lite.agents._common import adam_step
+    parameters. Three steps of the agents' optimiser give the same online parameters either way (an optimiser with
+    weight decay would move the carried copies and fail this)."""
+    from floq_lite.agents._common import adam_step, make_optimizer
+    from floq_lite.config import make_config
 
     rng = np.random.default_rng(0)
     online = {"w": jnp.asarray(rng.normal(size=(4, 3)), jnp.float32), "b": jnp.zeros(3)}
     target = jax.tree.map(lambda x: x + 1.0, online)
-    tx = optax.adam(3e-4)
+    tx = make_optimizer(make_config("floq", tier="smoke"))  # the agents' own optimiser
     mine, mine_state = online, tx.init(online)
     theirs, theirs_state = {"online": online, "target": target}, tx.init({"online": online, "target": target})
     for step in range(3):

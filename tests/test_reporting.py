@@ -147,6 +147,8 @@ def test_update_runs_replaces_one_agent_and_keeps_the_others(tmp_path, runs):
     assert updated["agents"]["floq K=4"]["final"] == updated["agents"]["floq K=1"]["final"]  # the same run directory
     assert updated["extra"] == {"command": "c", "note": "K=4 added", "updated": ["floq K=4"]}
     assert json.loads(path.read_text())["agents"].keys() == updated["agents"].keys()
+    again = reporting.update_runs(path, {"floq K=1": runs["floq"]})
+    assert again["extra"]["updated"] == ["floq K=1", "floq K=4"]  # every replacement so far
     (tmp_path / "other.json").write_text(json.dumps({"format": "something else"}))
     with pytest.raises(ValueError, match="not a runs artifact"):
         reporting.update_runs(tmp_path / "other.json", {"x": runs["floq"]})

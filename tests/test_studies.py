@@ -94,6 +94,13 @@ def test_a_study_resumes_from_its_merged_artifact_and_trains_only_what_it_lacks(
     with pytest.raises(ValueError, match="its tier is 'paper'"):
         ic.run_study(tmp_path / "other", "smoke", progress=False, log=lambda line: None,
                      resume_from={**first, "tier": "paper"})
+    assert not (tmp_path / "other").exists()  # refused before anything was written
+    # a cell trained with other settings than the plan's (here: fewer steps) is retrained, not copied
+    stale = json.loads(json.dumps(first))
+    stale["cells"][keys[0]]["cell"]["steps"] //= 2
+    logs = []
+    ic.run_study(tmp_path / "replanned", "smoke", progress=False, log=logs.append, resume_from=stale)
+    assert sum(line.startswith("[") for line in logs) == 2 and any("retrained: " + keys[0] in line for line in logs)
 
 
 def test_iterative_compute_smoke_study_measures_every_cell(tmp_path):

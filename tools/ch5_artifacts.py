@@ -24,6 +24,7 @@ from floq_lite import reporting
 
 OUT = reporting.ARTIFACTS_DIR
 COMMAND = "tools/ch5_runs.sh DATA_DIR RUNS_DIR all"
+K_SWEEP = ((1, "floq-k1"), (4, "floq-k4"), (8, "floq"))  # (K, run directory of tools/ch5_runs.sh)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,19 +41,21 @@ def main(argv: list[str] | None = None) -> int:
     runs, out = Path(args.runs), Path(args.out)
     extra = {"command": COMMAND, "artifact_command": "python tools/ch5_artifacts.py RUNS_DIR"}
     if args.update_k_sweep:
-        found = {f"floq K={k}": runs / name for k, name in ((1, "floq-k1"), (4, "floq-k4"))
-                 if (runs / name / "eval.csv").exists()}
+        found = {f"floq K={k}": runs / name for k, name in K_SWEEP if k != 8 and (runs / name / "eval.csv").exists()}
         if not found:
-            p.error(f"no floq-k1/ or floq-k4/ run with evaluations in {runs}")
-        reporting.update_runs(out / "pointmaze_medium_k_sweep.json", found,
+            p.error(f"no floq-k1/ or floq-k4/ run with evaluations in {runs}: run `tools/ch5_runs.sh DATA_DIR {runs} k4` "
+                    "(or k1) first")
+        sweep_path = out / "pointmaze_medium_k_sweep.json"
+        if not sweep_path.exists():
+            p.error(f"{sweep_path} does not exist: --update-k-sweep adds to the committed sweep (check --out)")
+        reporting.update_runs(sweep_path, found,
                               extra={"update_command": "python tools/ch5_artifacts.py RUNS_DIR --update-k-sweep"})
         print(f"updated {out / 'pointmaze_medium_k_sweep.json'} ({', '.join(found)})")
         return 0
     reporting.export_runs({"floq": runs / "floq", "FQL": runs / "fql"}, out / "pointmaze_medium_runs.json",
                           extra=extra)
     print(f"wrote {out / 'pointmaze_medium_runs.json'}")
-    sweep = {f"floq K={k}": runs / name for k, name in ((1, "floq-k1"), (4, "floq-k4"), (8, "floq"))
-             if (runs / name / "eval.csv").exists()}
+    sweep = {f"floq K={k}": runs / name for k, name in K_SWEEP if (runs / name / "eval.csv").exists()}
     reporting.export_runs(sweep, out / "pointmaze_medium_k_sweep.json", extra=extra)
     print(f"wrote {out / 'pointmaze_medium_k_sweep.json'} ({', '.join(sweep)})")
     pair = {"floq": runs / "floq", "FQL": runs / "fql"}

@@ -20,6 +20,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import sys, time, nbformat
 from nbclient import NotebookClient
 nb = nbformat.read(sys.argv[1], as_version=4)
 start = time.time()
-NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
+NotebookClient(nb, timeout=int(sys.argv[3]), kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
 print(f"{time.time() - start:.0f}")
 """
 
@@ -61,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebooks", nargs="*", help="chapters to run (default: every book/NN_*.ipynb)")
     p.add_argument("--tier", default="smoke", choices=("smoke", "teach"))
     p.add_argument("--work", default=str(ROOT / "_build" / "colab-check"), help="where the venvs go")
+    p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: 600 smoke, 1800 teach)")
     args = p.parse_args(argv)
+    work = Path(args.work).resolve()  # the chapters run in another directory: a relative venv path would break
+    timeout = args.cell_timeout or (600 if args.tier == "smoke" else 1800)
     notebooks = [Path(n).resolve() for n in args.notebooks] or sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
     by_spec: dict[str, list[Path]] = {}
     for nb in notebooks:
@@ -69,13 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     failures = []
     for i, (spec, group) in enumerate(sorted(by_spec.items())):
         t0 = time.time()
-        python = make_venv(Path(args.work) / f"venv{i}", spec)
+        python = make_venv(work / f"venv{i}", spec)
         print(f"venv for {spec}: {time.time() - t0:.0f} s to install", flush=True)
         for nb in group:
-            env = {"PATH": f"{python.parent}:/usr/bin:/bin", "HOME": str(Path.home()), "FLOQ_TIER": args.tier,
-                   "MPLBACKEND": "Agg"}  # a clean environment: nothing from the caller's venv leaks in
-            proc = subprocess.run([str(python), "-c", RUNNER, str(nb), str(nb.parent)], capture_output=True,
-                                  text=True, env=env, cwd=nb.parent)
+            # a clean environment (nothing from the caller's venv leaks in) and an empty working directory, as in
+            # Colab's /content: a chapter that reads files next to it would fail here too
+            env = {"PATH": f"{python.parent}:/usr/bin:/bin", "HOME": str(Path.home()), "FLOQ_TIER": args.tier}
+            cwd = tempfile.mkdtemp(prefix="colab-check-")
+            proc = subprocess.run([str(python), "-c", RUNNER, str(nb), cwd, str(timeout)], capture_output=True,
+                                  text=True, env=env, cwd=cwd)
             if proc.returncode == 0:
                 print(f"ok   {nb.name} ({spec}, {args.tier}): {proc.stdout.strip().splitlines()[-1]} s", flush=True)
             else:

@@ -60,6 +60,12 @@ def count_nonfinite(batch: dict[str, Array]) -> Array:
     return sum(jnp.sum(~jnp.isfinite(batch[k])) for k in BATCH_KEYS)
 
 
+def make_optimizer(config: Any) -> optax.GradientTransformation:
+    """The agents' optimiser: plain Adam at ``config.lr`` (no weight decay, no gradient clipping), as the official
+    code. It holds only the trainable parameters; see :func:`adam_step`."""
+    return optax.adam(config.lr)
+
+
 def adam_step(tx: optax.GradientTransformation, params: Params, opt_state: Any, grads: Params) -> tuple[Params, Any]:
     """One optimizer step on the trainable parameters."""
     updates, opt_state = tx.update(grads, opt_state, params)
@@ -150,7 +156,7 @@ class AgentMethods:
         new_rng, rng = jax.random.split(self.rng)
         trainable = {k: self.params[k] for k in self.TRAINABLE}
         grads, info = jax.grad(self.total_loss, has_aux=True)(trainable, batch, rng)
-        new_trainable, opt_state = adam_step(optax.adam(self.config.lr), trainable, self.opt_state, grads)
+        new_trainable, opt_state = adam_step(make_optimizer(self.config), trainable, self.opt_state, grads)
         # As in the official code, the EMA averages the online network from BEFORE this optimizer step.
         online, target = self.TARGET
         target_params = ema(trainable[online], self.params[target], self.config.tau)

@@ -21,10 +21,9 @@ from typing import Any
 import flax
 import jax
 import jax.numpy as jnp
-import optax
 
 from floq_lite.actor import fql as actor_lib
-from floq_lite.agents._common import AgentMethods, apply_fn
+from floq_lite.agents._common import AgentMethods, apply_fn, make_optimizer
 from floq_lite.config import FloqConfig, validate_config
 from floq_lite.critic import floq as critic_lib
 from floq_lite.flow import sample_uniform_noise
@@ -157,7 +156,7 @@ def _init(seed, obs, act, config):
         "actor_bc_flow": nets["actor_bc_flow"].init(k_bc, obs, act, jnp.zeros((1, 1)))["params"],
         "actor_onestep_flow": nets["actor_onestep_flow"].init(k_one, obs, act)["params"],
     }
-    opt_state = optax.adam(config.lr).init({k: params[k] for k in TRAINABLE})
+    opt_state = make_optimizer(config).init({k: params[k] for k in TRAINABLE})
     return rng, params, opt_state
 
 

@@ -49,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from floq_lite.studies import iterative_compute, plasticity
+    from floq_lite.studies._sweep import ResumeMismatch
     from floq_lite.tiers import current_tier
 
     module = {"iterative-compute": iterative_compute, "plasticity": plasticity}[args.name]
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     try:
         module.run_study(out, tier, progress=not args.no_progress, resume_from=earlier)
-    except ValueError as exc:
+    except ResumeMismatch as exc:
         print(f"floq-lite study: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from floq_lite.studies.design import KappaKGrid, embedding_sensitivity, hl_gauss_nonzero_fraction
+from floq_lite.studies.design import KappaKGrid, embedding_sensitivity, mean_nonzero_fraction
 from floq_lite.networks.embeddings import hl_gauss_embed, hl_gauss_support, minmax_embed, time_features
 from floq_lite.plotting.sliders import polylines, two_slider_plotly
 
@@ -94,8 +94,8 @@ def plot_hl_gauss(q_min: float, q_max: float, zs: Sequence[float], sigmas: Seque
                   num_bins: int = 51, threshold: float = 1e-3):
     """One panel per sigma (in bin widths): the 50-bin encoding of each ``z`` in ``zs``, as step curves.
 
-    Each title gives the share of bins above ``threshold`` averaged over 501 returns spread evenly over the support
-    (not over the few drawn ``zs``), the average chapter 4 prints."""
+    Each title gives :func:`~floq_lite.studies.design.mean_nonzero_fraction`, the share of bins above ``threshold``
+    averaged over returns spread evenly over the support (not over the few drawn ``zs``), as chapter 4 prints it."""
     support = np.asarray(hl_gauss_support(q_min, q_max, num_bins))
     centres = 0.5 * (support[1:] + support[:-1])
     fig, axes = plt.subplots(1, len(sigmas), figsize=(min(7.8, 2.8 * len(sigmas)), 3.2), sharex=True)
@@ -104,9 +104,8 @@ def plot_hl_gauss(q_min: float, q_max: float, zs: Sequence[float], sigmas: Seque
         for k, z in enumerate(zs):
             ax.step(centres, probs[k], where="mid", color=f"C{k}", label=f"z = {z:g}")
             ax.axvline(z, color=f"C{k}", ls=":", lw=0.8)
-        frac = hl_gauss_nonzero_fraction(np.linspace(q_min, q_max, 501), q_min, q_max, sigma, threshold, num_bins)
-        ax.set_title(f"$\\sigma$ = {sigma:g} bins: {100 * float(frac.mean()):.0f}% of bins > {threshold:g}",
-                     fontsize=10)
+        share = mean_nonzero_fraction(q_min, q_max, sigma, threshold, num_bins)
+        ax.set_title(f"$\\sigma$ = {sigma:g} bins: {100 * share:.0f}% of bins > {threshold:g}", fontsize=10)
         ax.set_xlabel("bin centre (return)")
     np.atleast_1d(axes)[0].set_ylabel("mass in bin")
     np.atleast_1d(axes)[0].legend(fontsize=8)
@@ -253,8 +252,7 @@ def kappa_k_plotly(grid: KappaKGrid, tier: str | None = None, bins: int = 40):
         xs, ys = polylines(np.linspace(0, 1, K + 1), grid.paths[i][j], decimals=None)  # (K + 1, P) as one trace
         h_e, _ = np.histogram(grid.ends[i, j], edges, density=True)
         h_x, _ = np.histogram(grid.exact[i], edges, density=True)
-        readout = (f"κ = {grid.kappas[i]:g}, K = {K}: error {grid.error[i, j]:.2f}, "
-                   f"spread kept {100 * grid.spread[i, j]:.0f}%")
+        readout = f"κ = {grid.kappas[i]:g}, K = {K}: {kappa_k_readout(grid, i, j)}"
         return [
             dict(type="scatter", x=xs, y=ys, mode="lines+markers", marker=dict(size=3),
                  line=dict(width=1, color="#1f77b4"), name="Euler paths", xaxis="x", yaxis="y", showlegend=False),
@@ -285,6 +283,11 @@ def _nearest(values, value) -> int:
     return int(np.argmin(np.abs(np.log(np.asarray(values, dtype=float)) - np.log(value))))
 
 
+def kappa_k_readout(grid: KappaKGrid, i: int, j: int) -> str:
+    """The numbers of one (kappa, K) cell, as both chapter-4 explorers (live widget, kernel-free figure) show them."""
+    return f"error {grid.error[i, j]:.2f}, spread kept {100 * grid.spread[i, j]:.0f}%"
+
+
 def plot_kappa_k_cell(grid: KappaKGrid, i: int = 0, j: int = 0):
     """One (kappa, K) cell of ``grid``: Euler paths over the noise interval, and the end values against the exact
     ones (the live widget's figure)."""
@@ -297,6 +300,6 @@ def plot_kappa_k_cell(grid: KappaKGrid, i: int = 0, j: int = 0):
     edges = np.linspace(min(grid.q_min * 0.7, grid.exact[i].min() - 2), 1, 50)
     a2.hist(grid.exact[i], edges, density=True, color="grey", alpha=0.5, label="exact")
     a2.hist(grid.ends[i, j], edges, density=True, color="C0", alpha=0.6, label=f"Euler, K={K}")
-    a2.set_title(f"error {grid.error[i, j]:.2f}, spread kept {100 * grid.spread[i, j]:.0f}%", fontsize=10)
+    a2.set_title(kappa_k_readout(grid, i, j), fontsize=10)
     a2.legend(fontsize=8)
     return fig

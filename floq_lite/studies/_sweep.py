@@ -7,6 +7,7 @@ its provenance (commit, hardware), training wall and CPU time, and the command t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -35,27 +36,57 @@ def summary_only(line: str) -> None:
         print("live study:", line.split(": ", 1)[-1])
 
 
-RESUME_KEYS = ("format", "tier", "seeds")  # what must match before an earlier study's cells count as done
+RESUME_KEYS = ("format", "tier", "seeds", "problems")  # what must match before an earlier study's cells count
 
 
-def seed_cells(out: Path, cells: Sequence[Any], earlier: Mapping[str, Any], header: Mapping[str, Any]) -> list[str]:
-    """Write the cells of ``earlier`` (a merged study, e.g. the committed artifact) that ``cells`` plans into
-    ``out/cells/`` where they are missing, so that only the other cells train. Each copied cell keeps the commit,
-    hardware and date of the study it came from (``from_study``). Returns the keys copied."""
+class ResumeMismatch(ValueError):
+    """The earlier study given to resume from is not of this study's format, tier, seeds or problems."""
+
+
+def check_resumable(earlier: Mapping[str, Any], header: Mapping[str, Any]) -> None:
+    """Raise :class:`ResumeMismatch`, naming the first differing key, unless ``earlier`` is of this study."""
     for key in RESUME_KEYS:
-        if earlier.get(key) != header.get(key):
-            raise ValueError(
-                f"cannot resume from that study: its {key} is {earlier.get(key)!r}, this one's is {header.get(key)!r}. "
-                "Resume only from an artifact of the same study, tier and seeds (or drop --from-artifact).")
+        if json.loads(json.dumps(earlier.get(key))) != json.loads(json.dumps(header.get(key))):
+            hint = f" (pass --tier {earlier.get('tier')})" if key == "tier" and earlier.get("tier") else ""
+            raise ResumeMismatch(
+                f"cannot resume from that study: its {key} is {_short(earlier.get(key))}, this one's is "
+                f"{_short(header.get(key))}{hint}. Resume only from an artifact of the same study, tier, seeds and "
+                "problems, or drop --from-artifact.")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _same_plan(stored: Mapping[str, Any], cell: Any) -> bool:
+    """Was ``stored`` (a cell's JSON record) trained as ``cell`` plans it? Fields added to the plan after the record
+    was written count with their defaults (an artifact older than a new field is still that plan)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(cell) if f.default is not dataclasses.MISSING}
+    return json.loads(json.dumps({**defaults, **stored})) == json.loads(json.dumps(dataclasses.asdict(cell)))
+
+
+def copy_done_cells(out: Path, cells: Sequence[Any], earlier: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Write the cells of ``earlier`` (a merged study, e.g. the committed artifact) that ``cells`` plans into
+    ``out/cells/`` where they are missing, so that only the other cells train.
+
+    A cell is copied only if it was trained with exactly this plan's settings (its stored ``cell`` equals the planned
+    one, steps and width included); a cell whose plan changed is left to retrain. Each copied cell keeps the commit,
+    hardware and date of the study it came from (``from_study``). Returns ``(copied keys, changed keys)``.
+    """
     origin = {k: earlier[k] for k in ("created", "git", "hardware") if k in earlier}
-    copied = []
+    copied, changed = [], []
     for cell in cells:
         path = out / "cells" / f"{cell.key}.json"
         done = earlier.get("cells", {}).get(cell.key)
-        if done is not None and not path.exists():
-            write_json(path, {**done, "from_study": done.get("from_study", origin)})
-            copied.append(cell.key)
-    return copied
+        if done is None or path.exists():
+            continue
+        if dataclasses.is_dataclass(cell) and not _same_plan(done.get("cell", {}), cell):
+            changed.append(cell.key)
+            continue
+        write_json(path, {**done, "from_study": done.get("from_study", origin)})
+        copied.append(cell.key)
+    return copied, changed
 
 
 def run_cells(out: str | os.PathLike[str], cells: Sequence[Any], run_cell: Callable[[Any], dict[str, Any]], *,
@@ -64,16 +95,19 @@ def run_cells(out: str | os.PathLike[str], cells: Sequence[Any], run_cell: Calla
     """Train every cell into ``out/cells/<key>.json`` (existing ones are kept), then write ``out/<artifact>``:
     ``header`` + provenance + ``cells`` (by key) + summed ``wall_time_s`` / ``cpu_time_s`` of the cells.
 
-    ``resume_from``: an earlier merged study of the same tier and seeds; its cells are taken as done
-    (:func:`seed_cells`), so a sweep whose run directory was lost continues from its committed artifact.
+    ``resume_from``: an earlier merged study of the same tier, seeds and problems; its cells are taken as done
+    (:func:`copy_done_cells`), so a sweep whose run directory was lost continues from its committed artifact.
     """
     from floq_lite.reporting import _provenance
 
+    if resume_from is not None:
+        check_resumable(resume_from, header)  # before anything is written
     out = Path(out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     if resume_from is not None:
-        copied = seed_cells(out, cells, resume_from, header)
-        log(f"{len(copied)} of {len(cells)} cells taken from the earlier study; {len(cells) - len(copied)} to check")
+        copied, changed = copy_done_cells(out, cells, resume_from)
+        log(f"{len(copied)} of {len(cells)} cells taken from the earlier study"
+            + (f"; planned differently now, so retrained: {', '.join(changed)}" if changed else ""))
     t0 = time.perf_counter()
     for i, cell in enumerate(cells):
         path = out / "cells" / f"{cell.key}.json"

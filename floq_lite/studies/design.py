@@ -147,6 +147,14 @@ def hl_gauss_nonzero_fraction(z: Array, q_min: float, q_max: float, sigma: float
     return jnp.mean(probs > threshold, axis=-1)
 
 
+def mean_nonzero_fraction(q_min: float, q_max: float, sigma: float, threshold: float = 1e-3, num_bins: int = 51,
+                          num_points: int = 501) -> float:
+    """:func:`hl_gauss_nonzero_fraction` averaged over ``num_points`` returns spread evenly over the support: the
+    share chapter 4 prints and its HL-Gauss figure's titles show."""
+    z = jnp.linspace(q_min, q_max, num_points)
+    return float(jnp.mean(hl_gauss_nonzero_fraction(z, q_min, q_max, sigma, threshold, num_bins)))
+
+
 def embedding_sensitivity(z: Array, q_min: float, q_max: float, sigma: float = 16.0, num_bins: int = 51) -> dict:
     """Norm of ``d embed / dz`` (per unit of return) for HL-Gauss, min-max and raw ``z``; each ``(N,)``.
 
