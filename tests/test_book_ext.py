@@ -30,4 +30,9 @@ def test_notebook_download_is_labelled_as_having_no_outputs():
     assets.label_notebook_download(None, "book/01_flow_matching_1d", "page.html", context, None)
     assert "no outputs" in notebook["text"] and "without outputs" in notebook["tooltip"]
     assert source["text"] == ".md"  # other downloads untouched
+    # a chapter written as .ipynb: the theme offers the notebook as the page's source download
+    ipynb = {"type": "link", "text": ".ipynb", "tooltip": "Download source file", "label": "download-source-button"}
+    assets.label_notebook_download(None, "book/02", "page.html",
+                                   {"header_buttons": [{"type": "group", "buttons": [ipynb]}]}, None)
+    assert ipynb["text"] == assets.NOTEBOOK_DOWNLOAD_TEXT and "without outputs" in ipynb["tooltip"]
     assets.label_notebook_download(None, "genindex", "page.html", {}, None)  # pages without buttons: no error

@@ -101,10 +101,14 @@ NOTEBOOK_DOWNLOAD_TOOLTIP = "The notebook's source, without outputs: run it (Col
 
 
 def label_notebook_download(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
-    """Rename the theme's notebook download button (runs after sphinx-book-theme built its header buttons)."""
+    """Rename the theme's notebook download button (runs after sphinx-book-theme built its header buttons). A chapter
+    whose source is an ``.ipynb`` gets it as the *source* download (text ``.ipynb``); a MyST-markdown notebook would
+    get a separate ``download-notebook-button``."""
     for group in context.get("header_buttons") or []:
         for button in group.get("buttons", []) if isinstance(group, dict) else []:
-            if button.get("label") == "download-notebook-button":
+            is_notebook = button.get("label") == "download-notebook-button" or (
+                button.get("label") == "download-source-button" and button.get("text") == ".ipynb")
+            if is_notebook:
                 button.update(text=NOTEBOOK_DOWNLOAD_TEXT, tooltip=NOTEBOOK_DOWNLOAD_TOOLTIP)
 
 
