@@ -173,7 +173,7 @@ def test_two_slider_figure_restyles_data_and_visibility_independently(grid):
             np.testing.assert_allclose(ys[~np.isnan(ys)], grid.paths[i][j].T.ravel(), rtol=1e-6)
             # the readout the live widget prints, for this very cell
             assert step.args[0]["text"][j * T + 1] == [
-                f"κ = {grid.kappas[i]:g}, K = {K}: error {grid.error[i, j]:.2f}, "
+                f"κ = {grid.kappas[i]:g}, K = {K}<br>error {grid.error[i, j]:.2f}, "
                 f"spread kept {100 * grid.spread[i, j]:.0f}%"]
 
 
@@ -184,7 +184,7 @@ def test_kernel_free_figure_starts_where_the_live_widget_starts(grid):
     a_slider, b_slider = fig.layout.sliders
     assert grid.kappas[a_slider.active] == LIVE_START[0] and grid.Ks[b_slider.active] == LIVE_START[1]
     visible = [tr for tr in fig.data if tr.visible is not False]
-    assert f"κ = {LIVE_START[0]:g}, K = {LIVE_START[1]}:" in visible[1].text[0]
+    assert visible[1].text[0].startswith(f"κ = {LIVE_START[0]:g}, K = {LIVE_START[1]}<br>")
 
 
 def test_hl_gauss_figure_titles_give_the_average_the_chapter_prints():

@@ -245,14 +245,14 @@ def kappa_k_plotly(grid: KappaKGrid, tier: str | None = None, bins: int = 40):
     centres = 0.5 * (edges[1:] + edges[:-1])
 
     span = 2 - (lo - 2)
-    readout_y = 2 + 0.08 * span  # the live widget's numbers, in a band above the paths
+    readout_y = 2 + 0.12 * span  # the live widget's numbers, two short lines in a band above the paths
 
     def traces_for(i, j):
         K = grid.Ks[j]
         xs, ys = polylines(np.linspace(0, 1, K + 1), grid.paths[i][j], decimals=None)  # (K + 1, P) as one trace
         h_e, _ = np.histogram(grid.ends[i, j], edges, density=True)
         h_x, _ = np.histogram(grid.exact[i], edges, density=True)
-        readout = f"κ = {grid.kappas[i]:g}, K = {K}: {kappa_k_readout(grid, i, j)}"
+        readout = f"κ = {grid.kappas[i]:g}, K = {K}<br>{kappa_k_readout(grid, i, j)}"  # one line is wider than the panel
         return [
             dict(type="scatter", x=xs, y=ys, mode="lines+markers", marker=dict(size=3),
                  line=dict(width=1, color="#1f77b4"), name="Euler paths", xaxis="x", yaxis="y", showlegend=False),
@@ -271,7 +271,7 @@ def kappa_k_plotly(grid: KappaKGrid, tier: str | None = None, bins: int = 40):
         title=dict(text="Noise coverage κ and Euler steps K (exact field)" + _tier_note(tier), font=dict(size=14)),
     )
     layout["xaxis"].update(title="t", range=[0, 1])
-    layout["yaxis"].update(title="z", range=[lo - 2, readout_y + 0.05 * span])
+    layout["yaxis"].update(title="z", range=[lo - 2, readout_y + 0.1 * span])
     layout["xaxis2"].update(title="z at t = 1", range=[edges[0], edges[-1]])
     layout["yaxis2"].update(title="density")
     return two_slider_plotly(grid.kappas, grid.Ks, traces_for, "κ", "K", visible_by="b", layout=layout,
