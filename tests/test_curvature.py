@@ -144,6 +144,7 @@ def test_two_slider_figure_structure(grid):
     # Initial state equals what the sliders would set: width 1 visible, K = ks[2] data.
     assert [tr.visible is not False for tr in fig.data] == list(width_slider.steps[1].args[0]["visible"])
     assert list(fig.data[5].x) == k_slider.steps[2].args[0]["x"][1]
+    assert fig.layout.modebar.orientation == "v"  # the toolbar stays off the legend along the top
     html_size = len(fig.to_json())
     assert html_size < 1_500_000
     json.loads(fig.to_json())  # valid JSON (no NaN)

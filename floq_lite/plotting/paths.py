@@ -190,7 +190,7 @@ def two_slider_figure(grid: PathGrid, *, active: tuple[int, int] = (0, 0), z_ran
         height=520,
         width=760,  # inside the page's ~780 px column, so both slider rails are in view (and clickable)
         autosize=False,
-        margin=dict(l=60, r=20, t=30, b=10),
+        margin=dict(l=60, r=45, t=30, b=10),  # r: room for the vertical toolbar
         legend=dict(orientation="h", y=1.08, x=0.0),
         template="plotly_white",
     )

@@ -106,6 +106,7 @@ def two_slider_plotly(
             step["label"] = _label(value)
 
     fig.update_layout(
+        modebar=dict(orientation="v"),  # the toolbar down the right edge: along the top it covered legend entries
         sliders=[
             dict(active=active[0], steps=a_steps, currentvalue=dict(prefix=f"{a_label} = "), pad=dict(t=40), y=0,
                  len=0.45, x=0.0),
