@@ -23,6 +23,10 @@ LABELS = {"monolithic": "monolithic MLP", "deep-mlp": "deeper MLP (FLOP-matched)
           "flow-t0": "flow, t = 0 only, K = 1"}
 
 
+def _label(critic: str) -> str:
+    return LABELS.get(critic) or (f"flow, K = {critic[len('flow-K'):]}" if critic.startswith("flow-K") else critic)
+
+
 def plot_problems(problems: Sequence[str]):
     """``V*`` of each problem's maze (walls dark, goal G), side by side."""
     from floq_lite.plotting.td import plot_maze_values
@@ -225,10 +229,11 @@ def map_table(study: Mapping[str, Any], metric: str = "q_error", tag: str = "") 
     return "\n".join(lines)
 
 
-def still_falling(study: Mapping[str, Any], problem: str) -> str:
-    """One line per critic: how much its mean ``|Q - Q*|`` fell over the last quarter of training (in %)."""
+def still_falling(study: Mapping[str, Any], problem: str, tag: str = "") -> str:
+    """One line per critic: how much its mean ``|Q - Q*|`` fell over the last quarter of training (in %);
+    ``tag="long"``: the longer runs."""
     out = []
-    for critic, cell in ic.cells_of(study, problem).items():
+    for critic, cell in ic.cells_of(study, problem, tag=tag).items():
         curves = np.asarray(cell["q_error_curve"])[np.isclose(cell["kappas"], cell["kappas"][0])].mean(0)
         quarter = curves[int(round(0.75 * (len(curves) - 1)))]
         out.append(f"{critic}: {100 * (1 - curves[-1] / quarter):.0f}% lower at the end than at 75% of training")
@@ -256,7 +261,7 @@ def plot_long(study: Mapping[str, Any], problem: str = "maze11", *, source: str 
     for critic, cell in long_cells.items():
         color = colors.get(critic, "tab:blue")
         curves = np.asarray(cell["q_error_curve"])
-        ax.plot(cell["steps"], curves.mean(0), color=color, label=f"{LABELS.get(critic, critic)}, {cell['steps'][-1]:,}")
+        ax.plot(cell["steps"], curves.mean(0), color=color, label=f"{_label(critic)}, {cell['steps'][-1]:,}")
         ax.fill_between(cell["steps"], curves.min(0), curves.max(0), color=color, alpha=0.2, linewidth=0)
         if critic in normal:
             ax.plot(normal[critic]["steps"][-1], ic.final_error(normal[critic]).mean(), "o", color=color)
@@ -267,6 +272,35 @@ def plot_long(study: Mapping[str, Any], problem: str = "maze11", *, source: str 
     ax.set_title(f"{problem}: three times longer ({source})", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def long_table(study: Mapping[str, Any], problem: str = "maze11", metric: str = "q_error") -> str:
+    """Markdown: each ``long`` critic's final ``metric`` (default ``|Q - Q*|``) after the main run's steps and after
+    ``LONG_FACTOR`` times as many (mean +- std over seeds, the seeds' range), then the flow critic's distance to
+    each monolithic one at both lengths (its value minus theirs: does the gap close with training?)."""
+    long_cells, normal = ic.cells_of(study, problem, tag="long"), ic.cells_of(study, problem)
+    both = [c for c in long_cells if c in normal]
+    if not both:
+        return f"(no long cells on {problem})"
+    short_steps = normal[both[0]]["steps"][-1]
+    long_steps = long_cells[both[0]]["steps"][-1]
+    lines = [f"| critic | {short_steps:,} steps | {long_steps:,} steps | seeds at {long_steps:,} | change |",
+             "|---|---|---|---|---|"]
+    finals = {}
+    for critic in both:
+        short = ic.final_error(normal[critic], metric=metric)
+        long = ic.final_error(long_cells[critic], metric=metric)
+        finals[critic] = (short, long)
+        lines.append(f"| {_label(critic)} | {short.mean():.3f} ± {short.std():.3f} | "
+                     f"{long.mean():.3f} ± {long.std():.3f} | {long.min():.3f}-{long.max():.3f} | "
+                     f"{100 * (long.mean() / short.mean() - 1):+.0f}% |")
+    flows = [c for c in both if c.startswith("flow-")]
+    for flow in flows:
+        for other in (c for c in both if not c.startswith("flow-")):
+            gaps = [finals[flow][i].mean() - finals[other][i].mean() for i in (0, 1)]
+            lines.append(f"| {_label(flow)} minus {_label(other)} | {gaps[0]:+.3f} | "
+                         f"{gaps[1]:+.3f} | | {100 * (gaps[1] / gaps[0] - 1):+.0f}% |")
+    return "\n".join(lines)
 
 
 def metric_table(study: Mapping[str, Any]) -> str:
@@ -330,5 +364,5 @@ def paper_table(study: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["kappa_table", "plot_long", "still_falling", "map_table", "metric_table", "paper_table", "recovery_summary", "plot_curves", "plot_problems", "plot_error_vs_flops", "plot_error_vs_k", "plot_paths", "plot_recovery",
+__all__ = ["kappa_table", "long_table", "plot_long", "still_falling", "map_table", "metric_table", "paper_table", "recovery_summary", "plot_curves", "plot_problems", "plot_error_vs_flops", "plot_error_vs_k", "plot_paths", "plot_recovery",
            "plot_width_gap"]
