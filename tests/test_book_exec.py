@@ -1,0 +1,97 @@
+"""The per-notebook retry of book/_ext/floq_exec.py: a notebook whose cell times out is executed again from its
+original cells, with both sides' stacks dumped while the cell hangs; other errors are not retried."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module():
+    pytest.importorskip("myst_nb", reason="book/_ext needs the book extra (pip install -e .[book])")
+    spec = importlib.util.spec_from_file_location("floq_exec", ROOT / "book" / "_ext" / "floq_exec.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _notebook(*sources: str):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
+def test_watchdog_fires_only_for_a_cell_that_outlives_its_deadline():
+    ex = _module()
+    slow = []
+    dog = ex.CellWatchdog(0.2, slow.append)
+    dog.on_cell_execute(cell_index=0)
+    dog.on_cell_execute(cell_index=1)  # cell 0 finished in time: its timer is replaced
+    time.sleep(0.4)
+    dog.on_cell_execute(cell_index=2)
+    dog.cancel()
+    time.sleep(0.3)
+    assert slow == [1]
+
+
+def test_a_timed_out_notebook_is_executed_again_with_stacks_dumped(tmp_path):
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    ex = _module()
+    marker = tmp_path / "first-try"
+    # the first execution hangs in cell 1 past the timeout (as a lost reply would); the retry finds the marker
+    nb = _notebook("x = 1", f"import pathlib, time\np = pathlib.Path({str(marker)!r})\n"
+                   "if not p.exists():\n    p.touch()\n    time.sleep(30)\nprint('done', x)")
+    log = ex.HangLog(tmp_path / "build")
+    result = ex.execute_with_retry(single_nb_execution, nb, str(tmp_path), timeout=4, allow_errors=False,
+                                   log=log, name="book/99_test")
+    assert result.err is None
+    assert [a["timed_out"] for a in result.attempts] == [True, False]
+    assert nb.cells[1].outputs[0]["text"] == "done 1\n"  # the retry ran from the original cells
+    entries = [json.loads(line) for line in log.log.read_text().splitlines()]
+    assert len(entries) == 1 and entries[0]["notebook"] == "book/99_test" and entries[0]["retried"]
+    dumps = [Path(p) for p in entries[0]["dumps"]]
+    client = [p for p in dumps if p.name.endswith("client.txt")]
+    assert client and "99_test-cell1-try1" in client[0].name and "Thread" in client[0].read_text()
+    assert any("kernel" in p.name for p in dumps)  # the kernel's stack (or why it could not be taken)
+
+
+def test_an_ordinary_cell_error_is_not_retried(tmp_path):
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    ex = _module()
+    nb = _notebook("raise ValueError('a real bug')")
+    log = ex.HangLog(tmp_path / "build")
+    result = ex.execute_with_retry(single_nb_execution, nb, str(tmp_path), timeout=60, allow_errors=False, log=log)
+    assert result.err is not None and "a real bug" in str(result.err)
+    assert len(result.attempts) == 1 and not log.log.exists()
+
+
+def test_the_extension_routes_both_myst_nb_paths_through_the_retry_and_shortens_smoke_timeouts(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from jupyter_cache.executors import utils
+    from myst_nb.core.execute import cache, direct
+
+    ex = _module()
+    for module in (cache, direct):  # restored after the test
+        monkeypatch.setattr(module, "single_nb_execution", module.single_nb_execution)
+    monkeypatch.setenv("FLOQ_TIER", "smoke")
+    app = SimpleNamespace(outdir=str(tmp_path / "_build" / "html"), env=None)
+    config = SimpleNamespace(nb_execution_timeout=600)
+    ex._config_inited(app, config)
+    assert config.nb_execution_timeout == ex.SMOKE_CELL_TIMEOUT
+    assert direct.single_nb_execution is cache.single_nb_execution is not utils.single_nb_execution
+    monkeypatch.setenv("FLOQ_TIER", "teach")
+    config = SimpleNamespace(nb_execution_timeout=600)
+    ex._config_inited(app, config)
+    assert config.nb_execution_timeout == 600  # the teach tier keeps the configured timeout
