@@ -43,7 +43,7 @@ book: install vendor
 	echo "[make book] tier $${FLOQ_TIER:-teach}: build took $$(( $$(date +%s) - start ))s; open _build/html/index.html"; \
 	exit $$status
 
-# -k: run all four steps even if one fails, so CI reports every failure; the exit status is still nonzero.
+# -k: run all five steps even if one fails, so CI reports every failure; the exit status is still nonzero.
 test: install vendor node
 	@$(MAKE) --no-print-directory -k test-lib test-notebooks test-build test-browser test-colab
 	@echo "[make test] all checks passed"

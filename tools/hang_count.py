@@ -16,7 +16,6 @@ import importlib.util
 import json
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
@@ -55,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         line = []
         for chapter in chapters:
             nb = nbformat.read(chapter, as_version=4)
-            with tempfile.TemporaryDirectory() as cwd:  # as a fresh Colab /content: nothing relative to lean on
-                result = ex.execute_with_retry(single_nb_execution, nb, cwd, timeout, allow_errors=False, log=log,
-                                               name=f"round{round_}/{chapter.stem}")
+            # in the notebook's folder, as the build executes it (execute.run_in_temp: false)
+            result = ex.execute_with_retry(single_nb_execution, nb, str(chapter.parent), timeout,
+                                           allow_errors=False, log=log, name=f"round{round_}/{chapter.stem}")
             executions += 1
             timeouts += sum(a["timed_out"] for a in result.attempts)
             seconds[chapter.stem].append(sum(a["seconds"] for a in result.attempts))

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -49,23 +50,35 @@ def kernel_pids(parent: int | None = None) -> list[int]:
     return found
 
 
-def dump_stacks(out_dir: Path, label: str) -> list[Path]:
-    """Write this process's thread stacks and ``py-spy dump`` of each kernel child to ``out_dir``; return the files."""
+def find_py_spy() -> str | None:
+    """py-spy on PATH or beside this Python (a venv's bin/, which make does not put on PATH)."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.is_file() else None)
+
+
+def dump_stacks(out_dir: Path, label: str, written: list[str]) -> None:
+    """Write this process's thread stacks and ``py-spy dump`` of each kernel child to ``out_dir``, appending each
+    file's path to ``written`` as soon as it exists (so a timeout that comes mid-dump still logs what is there)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
-    files = [out_dir / f"{label}-{stamp}-client.txt"]
-    with open(files[0], "w") as f:
+    client = out_dir / f"{label}-{stamp}-client.txt"
+    with open(client, "w") as f:
         faulthandler.dump_traceback(file=f, all_threads=True)
-    py_spy = shutil.which("py-spy")
+    written.append(str(client))
+    py_spy = find_py_spy()
     for pid in kernel_pids():
         path = out_dir / f"{label}-{stamp}-kernel-{pid}.txt"
         if py_spy is None:
-            path.write_text("py-spy is not installed (pip install py-spy): no kernel stack\n")
+            text = "py-spy is not installed (pip install py-spy): no kernel stack\n"
         else:
-            done = subprocess.run([py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60)
-            path.write_text(done.stdout + done.stderr)
-        files.append(path)
-    return files
+            try:
+                done = subprocess.run([py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True,
+                                      timeout=60)
+                text = done.stdout + done.stderr
+            except (OSError, subprocess.SubprocessError) as err:  # a dump must never break the build
+                text = f"py-spy dump failed: {err!r}\n"
+        path.write_text(text)
+        written.append(str(path))
 
 
 class CellWatchdog:
@@ -75,6 +88,7 @@ class CellWatchdog:
     def __init__(self, after: float, on_slow: Callable[[int], None]):
         self.after, self.on_slow = after, on_slow
         self._timer: threading.Timer | None = None
+        self._timers: list[threading.Timer] = []  # every timer started, so that close() can wait for a running dump
         self.fired: list[int] = []
 
     def _fire(self, cell_index: int) -> None:
@@ -85,6 +99,7 @@ class CellWatchdog:
         self.cancel()
         self._timer = threading.Timer(self.after, self._fire, args=(cell_index,))
         self._timer.daemon = True
+        self._timers.append(self._timer)
         self._timer.start()
 
     def cancel(self, **_: Any) -> None:
@@ -92,9 +107,16 @@ class CellWatchdog:
             self._timer.cancel()
             self._timer = None
 
+    def close(self, wait_s: float = 90.0) -> None:
+        """Disarm, and wait for a dump that is already running to finish."""
+        self.cancel()
+        for timer in self._timers:
+            timer.join(wait_s)
+
     def hooks(self) -> dict[str, Callable[..., None]]:
-        return {"on_cell_execute": self.on_cell_execute, "on_notebook_complete": self.cancel,
-                "on_notebook_error": self.cancel}
+        # on_cell_executed comes with the cell's reply, which a hung cell never gets: its dump still happens
+        return {"on_cell_execute": self.on_cell_execute, "on_cell_executed": self.cancel,
+                "on_notebook_complete": self.cancel, "on_notebook_error": self.cancel}
 
 
 class HangLog:
@@ -121,16 +143,17 @@ def execute_with_retry(execute: Callable[..., Any], nb: Any, cwd: str | None, ti
 
     log = log or HangLog(Path("_build"))
     name = name or "notebook"
+    if meta_override:  # the timeout the execution will use (a notebook's metadata may set its own)
+        timeout = nb.metadata.get("execution", {}).get("timeout", timeout)
     original = copy.deepcopy(nb)
     attempts = []
     for attempt in range(RETRIES + 1):
         dumps: list[str] = []
 
         def on_slow(cell_index: int, attempt=attempt, dumps=dumps) -> None:
-            files = dump_stacks(log.dumps, f"{Path(name).stem}-cell{cell_index}-try{attempt + 1}")
-            dumps.extend(str(p) for p in files)
+            dump_stacks(log.dumps, f"{Path(name).stem}-cell{cell_index}-try{attempt + 1}", dumps)
 
-        after = DUMP_FRACTION * timeout if timeout else None
+        after = DUMP_FRACTION * timeout if timeout and timeout > 0 else None  # -1 or None: no limit
         watchdog = CellWatchdog(after, on_slow) if after else None
         hooks = watchdog.hooks() if watchdog else {}
         start = time.monotonic()
@@ -139,7 +162,7 @@ def execute_with_retry(execute: Callable[..., Any], nb: Any, cwd: str | None, ti
                              record_timing=record_timing, **hooks, **kwargs)
         finally:
             if watchdog:
-                watchdog.cancel()
+                watchdog.close()
         timed_out = isinstance(result.err, CellTimeoutError)
         attempts.append({"attempt": attempt + 1, "seconds": round(time.monotonic() - start, 1),
                          "timed_out": timed_out, "dumps": dumps})
