@@ -53,10 +53,11 @@ test-lib:
 	$(BIN)/pytest tests -m "not browser"; status=$$?; \
 	echo "[make test] library tests: $$(( $$(date +%s) - start ))s"; exit $$status
 
-# nbval-lax runs every cell and fails on errors; exit code 5 means "no notebooks collected".
+# nbval-lax runs every cell and fails on errors; exit code 5 means "no notebooks collected". FLOQ_CHECK_LEGENDS=1:
+# a figure drawn with a curve under its legend raises (floq_lite/plotting/legibility.py), here and in the smoke build.
 test-notebooks:
 	@echo "== [2/5] notebooks under nbval (FLOQ_TIER=smoke, <= 60 s each)"; start=$$(date +%s); \
-	FLOQ_TIER=smoke FLOQ_NB_BUDGET_S=60 $(BIN)/pytest -p floq_lite._book.nb_budget --nbval-lax --nbval-cell-timeout=600 book/; status=$$?; \
+	FLOQ_TIER=smoke FLOQ_NB_BUDGET_S=60 FLOQ_CHECK_LEGENDS=1 $(BIN)/pytest -p floq_lite._book.nb_budget --nbval-lax --nbval-cell-timeout=600 book/; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "(no notebooks collected)"; status=0; fi; \
 	echo "[make test] notebooks: $$(( $$(date +%s) - start ))s"; exit $$status
 
@@ -66,7 +67,7 @@ test-notebooks:
 # fails at once.
 test-build:
 	@echo "== [3/5] book build, smoke tier, warnings are errors -> $(SMOKE_HTML)"; start=$$(date +%s); \
-	FLOQ_TIER=smoke FLOQ_EXECUTE=force FLOQ_REQUIRE_VENDORED=$${FLOQ_REQUIRE_VENDORED:-1} \
+	FLOQ_TIER=smoke FLOQ_EXECUTE=force FLOQ_CHECK_LEGENDS=1 FLOQ_REQUIRE_VENDORED=$${FLOQ_REQUIRE_VENDORED:-1} \
 	  $(BIN)/jupyter-book build . --path-output $(SMOKE_OUT) $(JB_FLAGS); status=$$?; \
 	echo "[make test] smoke build: $$(( $$(date +%s) - start ))s"; exit $$status
 

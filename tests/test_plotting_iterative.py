@@ -65,3 +65,4 @@ def test_still_falling_reads_the_long_runs_when_asked():
     assert [line.split(":")[0] for line in lines] == ["monolithic", "flow-K16"]
     # mean curves 1.2 -> 0.2 and 1.4 -> 0.4 in 5 points: at 75% 0.45 and 0.65
     assert lines[0].endswith(f"{100 * (1 - 0.2 / 0.45):.0f}% lower at the end than at 75% of training")
+

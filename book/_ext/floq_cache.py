@@ -24,7 +24,7 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 KEY_FILE = "floq_cache_key.txt"
-ENV_KEYS = ("FLOQ_TIER", "MUJOCO_GL", "FLOQ_NB_BUDGET_S")
+ENV_KEYS = ("FLOQ_TIER", "MUJOCO_GL", "FLOQ_NB_BUDGET_S", "FLOQ_CHECK_LEGENDS")
 
 
 def cache_key(package_dir: Path, environ: dict[str, str] | None = None) -> str:

@@ -26,6 +26,7 @@ import numpy as np
 from floq_lite.studies.design import KappaKGrid, embedding_sensitivity, mean_nonzero_fraction
 from floq_lite.networks.embeddings import hl_gauss_embed, hl_gauss_support, minmax_embed, time_features
 from floq_lite.plotting.sliders import polylines, two_slider_plotly
+from floq_lite.plotting.legibility import legend_below, legend_beside
 
 LIVE_START = (0.1, 8)  # (kappa, K) where chapter 4's live widget starts; its kernel-free figure starts there too
 
@@ -75,9 +76,8 @@ def plot_error_vs_K(grid: KappaKGrid, tier: str | None = None):
     a1.set_ylabel("mean |Euler - exact| end value")
     a2.set_ylabel("std(output) / std(exact output)")
     a2.axhline(1.0, color="k", lw=0.8, ls=":")
-    a2.legend(fontsize=8)
     fig.suptitle("Exact field, Unif[$\\kappa q_{min}$, 0] to three narrow modes" + _tier_note(tier), fontsize=10)
-    fig.tight_layout()
+    legend_below(fig, a2, ncol=len(grid.kappas))
     return fig
 
 
@@ -108,8 +108,7 @@ def plot_hl_gauss(q_min: float, q_max: float, zs: Sequence[float], sigmas: Seque
         ax.set_title(f"$\\sigma$ = {sigma:g} bins: {100 * share:.0f}% of bins > {threshold:g}", fontsize=10)
         ax.set_xlabel("bin centre (return)")
     np.atleast_1d(axes)[0].set_ylabel("mass in bin")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
-    fig.tight_layout()
+    legend_below(fig, np.atleast_1d(axes)[0], ncol=len(zs))  # dotted: each z itself
     return fig
 
 
@@ -159,7 +158,7 @@ def plot_time_features(num_steps: int = 8, dim: int = 64, show_k: Sequence[int] 
     for x in ti[:, 0]:
         a1.axvline(x, color="grey", lw=0.5, ls=":")
     a1.set_xlabel("t (dotted: Euler times i/K, K=%d)" % num_steps)
-    a1.legend(fontsize=7, ncol=2, loc="lower left")
+    legend_beside(a1, fontsize=7)
     a1.set_title("time features", fontsize=10)
     for ax, kind, title in ((a2, "cos", "cos(t): 1 number"), (a3, "fourier", f"Fourier: {dim} numbers")):
         f = np.asarray(time_features(jnp.asarray(ti), kind, dim))
@@ -225,7 +224,7 @@ def plot_sum_vs_mean(traj: dict[str, np.ndarray]):
     ax.set_yscale("log")
     ax.set_xlabel("gradient step")
     ax.set_ylabel("parameter distance (+1e-12)")
-    ax.legend(fontsize=7)
+    legend_beside(ax, fontsize=7)
     fig.tight_layout()
     return fig
 

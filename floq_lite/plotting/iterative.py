@@ -15,6 +15,7 @@ from matplotlib.ticker import NullFormatter
 
 from floq_lite.studies import iterative_compute as ic
 from floq_lite.studies.mdp import ACTION_NAMES
+from floq_lite.plotting.legibility import legend_below, legend_beside
 
 WIDTH_IN = 7.8  # inches at 100 dpi: the book's column
 REFERENCES = (("monolithic", "tab:gray", "-"), ("deep-mlp", "tab:brown", "--"), ("resnet", "tab:purple", ":"),
@@ -135,7 +136,7 @@ def plot_width_gap(study: Mapping[str, Any], *, metric: str = "q_error", source:
 def plot_curves(study: Mapping[str, Any], problem: str, critics: Sequence[str], *, source: str = ""):
     """``|Q - Q*|`` during training (mean and min-max band over seeds) for some critics of one problem."""
     cells = ic.cells_of(study, problem)
-    fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.8, 3.4))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.4))
     for critic, color in zip(critics, ("tab:gray", "tab:brown", "tab:purple", "tab:blue", "tab:cyan", "tab:olive")):
         if critic not in cells:
             continue
@@ -146,7 +147,7 @@ def plot_curves(study: Mapping[str, Any], problem: str, critics: Sequence[str], 
     ax.set_yscale("log")
     ax.set_xlabel("gradient steps")
     ax.set_ylabel("mean |Q - Q*|")
-    ax.legend(fontsize=9, loc="upper right")
+    legend_beside(ax, fontsize=9)
     ax.set_title(f"{problem}: training curves ({source})", fontsize=10)
     fig.tight_layout()
     return fig
@@ -161,13 +162,12 @@ def plot_paths(study: Mapping[str, Any], problem: str, critic: str = f"flow-K{ic
         z = np.asarray(p["z"])
         for row in z:
             ax.plot(p["t"], row, color="tab:blue", alpha=0.6, marker=".", markersize=3)
-        ax.axhline(p["q_star"], color="black", linestyle="--", label="Q*(s, a)")
+        ax.axhline(p["q_star"], color="black", linestyle="--")
         ax.set_xlabel("t")
         ax.set_title(f"{name}: s={p['state']}, a={ACTION_NAMES[p['action']]}, Q={p['q']:.2f} vs Q*={p['q_star']:.2f}",
                      fontsize=9)
-        ax.legend(fontsize=8, loc="lower left")
     axes[0].set_ylabel("z_t")
-    fig.suptitle(f"{problem}, {critic}: Euler paths from 9 starts z0 ({source})", fontsize=10)
+    fig.suptitle(f"{problem}, {critic}: Euler paths from 9 starts z0, dashed: Q*(s, a) ({source})", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -189,12 +189,10 @@ def plot_recovery(study: Mapping[str, Any], problem: str, *, source: str = ""):
     axes[0].axhline(1.0, color="tab:gray", linestyle="--", label="no recovery (monolithic)")
     axes[0].set_xlabel("noise added after a fraction j/K of the steps")
     axes[0].set_ylabel("|change of Q| / |noise|")
-    axes[0].legend(fontsize=8)
     axes[1].set_xlabel("fraction j/K of steps taken with the stale field")
     axes[1].set_ylabel("mean |Q - Q*|")
-    axes[1].legend(fontsize=8)
     fig.suptitle(f"{problem}: do later steps undo errors of earlier ones? ({source})", fontsize=10)
-    fig.tight_layout()
+    legend_below(fig, axes[0], ncol=5)  # one legend for both panels
     return fig
 
 

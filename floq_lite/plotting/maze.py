@@ -27,6 +27,7 @@ from matplotlib.patches import Rectangle
 from floq_lite.data.navigate import MazeGrid
 from floq_lite.plotting.bands import seed_band
 from floq_lite.reporting import grid_points
+from floq_lite.plotting.legibility import legend_below
 
 _COLORS = {"floq": "tab:blue", "fql": "tab:orange"}
 
@@ -173,9 +174,8 @@ def plot_trajectories(ts: np.ndarray, zs: np.ndarray, labels: Sequence[str], q_d
         ax.set(xlabel="t", title=labels[k])
         ax.title.set_fontsize(9)
     axes[0][0].set_ylabel("z_t")
-    axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"Euler paths of the flow critic  [tier: {tier}]", fontsize=10)
-    fig.tight_layout()
+    legend_below(fig, axes[0][0], fontsize=7)
     return fig
 
 
@@ -250,16 +250,15 @@ def plot_rollout_paths(grid: MazeGrid, paths: Mapping[str, np.ndarray], goal_xy:
         draw_walls(ax, grid)
         ax.plot(xy[:, 0], xy[:, 1], color="tab:blue", lw=1.5)
         ax.plot(*xy[0], "o", color="tab:green", ms=8, label="start")
-        ax.plot(*xy[-1], "s", color="tab:blue", ms=7, label=f"end (step {len(xy) - 1})")
+        ax.plot(*xy[-1], "s", color="tab:blue", ms=7, label="end")
         ax.plot(*goal_xy, "*", color="red", ms=14, label="goal")
         ax.set_aspect("equal")
         ax.autoscale()
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(label, fontsize=9)
-        ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+        ax.set_title(f"{label} (ends at step {len(xy) - 1})", fontsize=9)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    legend_below(fig, axes[0][0], ncol=3)  # under the maze, where it hides no wall, path or goal
     return fig
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from floq_lite.studies import plasticity as pl
 from floq_lite.plotting.bands import seed_band
+from floq_lite.plotting.legibility import legend_below, legend_beside
 
 WIDTH_IN = 7.8
 COLORS = {"monolithic": "tab:gray", "flow": "tab:blue"}
@@ -48,7 +49,7 @@ def plot_phases(study: Mapping[str, Any], experiment: str, problem: str, phases:
 def plot_sequence(study: Mapping[str, Any], problem: str, *, source: str):
     """Final ``|Q - Q*|`` on each goal of the sequence: after learning all earlier goals vs a fresh critic."""
     cells = _cells(study, "sequence", problem)
-    fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.75, 3.2))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
     for critic, cell in cells.items():
         goals = sorted({int(k.split()[1].rstrip(",")) for k in cell["phases"]})
         seq = np.array([pl.final(cell["phases"][f"goal {g}"]) for g in goals])  # (G, seeds)
@@ -60,7 +61,7 @@ def plot_sequence(study: Mapping[str, Any], problem: str, *, source: str):
     ax.set_xlabel("goal in the sequence")
     ax.set_ylabel("final mean |Q - Q*| on that goal")
     ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    legend_beside(ax)
     ax.set_title(f"{problem}: a sequence of targets ({source})", fontsize=10)
     fig.tight_layout()
     return fig
@@ -82,9 +83,8 @@ def plot_diagnostics(study: Mapping[str, Any], experiment: str, problem: str, ph
     axes[1].set_ylabel("dormant fraction")
     for ax in axes:
         ax.set_xlabel("gradient steps")
-        ax.legend(fontsize=7)
     fig.suptitle(f"{problem}, {experiment} ({phase}): feature diagnostics ({source})", fontsize=10)
-    fig.tight_layout()
+    legend_below(fig, axes[0])  # both panels share their entries
     return fig
 
 
@@ -111,9 +111,8 @@ def plot_norm_vs_t(study: Mapping[str, Any], experiment: str, problem: str, phas
         ax.set_xlabel("integration time t")
         ax.set_title(layer, fontsize=9)
     axes[0].set_ylabel("mean feature norm")
-    axes[0].legend(fontsize=7)
     fig.suptitle(f"{problem}: feature norm along the integration ({source})", fontsize=10)
-    fig.tight_layout()
+    legend_below(fig, axes[0], ncol=3)  # one legend for both layers
     return fig
 
 

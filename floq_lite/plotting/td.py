@@ -13,6 +13,7 @@ import numpy as np
 
 from floq_lite.studies.mdp import ACTION_ARROWS, TabularMDP, greedy_actions
 from floq_lite.plotting.bands import seed_band
+from floq_lite.plotting.legibility import legend_below
 
 _COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
 
@@ -114,7 +115,6 @@ def plot_noise_interval(kappas: Sequence[float], steps: np.ndarray, errors: Mapp
     ax0.set_ylabel(r"mean $|Q - Q^*|$")
     ax0.set_title(f"Q error by noise coverage  [tier: {tier}]")
     ax0.grid(alpha=0.3, which="both")
-    ax0.legend(fontsize=8)
     ax1.axhline(q_target, color="k", linestyle="--", label=r"$Q^*(s,a)$")
     if target_quantiles is not None:
         cum, values = target_quantiles
@@ -124,6 +124,5 @@ def plot_noise_interval(kappas: Sequence[float], steps: np.ndarray, errors: Mapp
     ax1.set_ylabel(r"integrated value $z_K$")
     ax1.set_title(f"Value from each start, {pair_label}")
     ax1.grid(alpha=0.3)
-    ax1.legend(fontsize=8)
-    fig.tight_layout()
+    legend_below(fig, ax1, ncol=3)  # the right panel's entries include the left's
     return fig
