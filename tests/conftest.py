@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
+
+BOOK_EXT = Path(__file__).resolve().parents[1] / "book" / "_ext"
+
+
+@pytest.fixture(scope="session")
+def book_ext():
+    """``book_ext(name)`` loads ``book/_ext/<name>.py``, one of the book's Sphinx extensions (not a package);
+    skipped without the book extra."""
+    pytest.importorskip("myst_nb", reason="book/_ext needs the book extra (pip install -e .[book])")
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, BOOK_EXT / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture(scope="session")

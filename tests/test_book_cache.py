@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("floq_cache", ROOT / "book" / "_ext" / "floq_cache.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_key_changes_with_code_artifacts_and_tier(tmp_path):
-    cache = _module()
+def test_key_changes_with_code_artifacts_and_tier(book_ext, tmp_path):
+    cache = book_ext("floq_cache")
     pkg = tmp_path / "floq_lite"
     (pkg / "artifacts").mkdir(parents=True)
     (pkg / "a.py").write_text("x = 1\n")
@@ -34,8 +22,8 @@ def test_key_changes_with_code_artifacts_and_tier(tmp_path):
     assert cache.cache_key(pkg, {"FLOQ_TIER": "teach"}) == cache.cache_key(pkg, {"FLOQ_TIER": "teach"})
 
 
-def test_check_cache_keeps_or_clears(tmp_path):
-    cache = _module()
+def test_check_cache_keeps_or_clears(book_ext, tmp_path):
+    cache = book_ext("floq_cache")
     store = tmp_path / ".jupyter_cache"
     assert cache.check_cache(store, "k1") is False  # first build: nothing to keep
     (store / "global.db").write_text("cached outputs")

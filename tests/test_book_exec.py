@@ -3,22 +3,9 @@ original cells, with both sides' stacks dumped while the cell hangs; other error
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 from pathlib import Path
-
-import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _module():
-    pytest.importorskip("myst_nb", reason="book/_ext needs the book extra (pip install -e .[book])")
-    spec = importlib.util.spec_from_file_location("floq_exec", ROOT / "book" / "_ext" / "floq_exec.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _notebook(*sources: str):
@@ -30,8 +17,8 @@ def _notebook(*sources: str):
     return nb
 
 
-def test_watchdog_fires_only_for_a_cell_that_outlives_its_deadline():
-    ex = _module()
+def test_watchdog_fires_only_for_a_cell_that_outlives_its_deadline(book_ext):
+    ex = book_ext("floq_exec")
     slow, fired = [], threading.Event()
     dog = ex.CellWatchdog(0.2, lambda i: (slow.append(i), fired.set()))
     dog.on_cell_execute(cell_index=0)
@@ -44,10 +31,10 @@ def test_watchdog_fires_only_for_a_cell_that_outlives_its_deadline():
     assert slow == [1]
 
 
-def test_a_timed_out_notebook_is_executed_again_with_stacks_dumped(tmp_path):
+def test_a_timed_out_notebook_is_executed_again_with_stacks_dumped(book_ext, tmp_path):
     from jupyter_cache.executors.utils import single_nb_execution
 
-    ex = _module()
+    ex = book_ext("floq_exec")
     marker = tmp_path / "first-try"
     # the first execution hangs in cell 1 past the timeout (as a lost reply would); the retry finds the marker
     nb = _notebook("x = 1", f"import pathlib, time\np = pathlib.Path({str(marker)!r})\n"
@@ -72,10 +59,10 @@ def test_a_timed_out_notebook_is_executed_again_with_stacks_dumped(tmp_path):
         assert "run_cell" in kernel[0].read_text(), kernel[0].read_text()
 
 
-def test_an_ordinary_cell_error_is_not_retried(tmp_path):
+def test_an_ordinary_cell_error_is_not_retried(book_ext, tmp_path):
     from jupyter_cache.executors.utils import single_nb_execution
 
-    ex = _module()
+    ex = book_ext("floq_exec")
     nb = _notebook("raise ValueError('a real bug')")
     log = ex.HangLog(tmp_path / "build")
     result = ex.execute_with_retry(single_nb_execution, nb, str(tmp_path), timeout=60, allow_errors=False, log=log)
@@ -83,13 +70,14 @@ def test_an_ordinary_cell_error_is_not_retried(tmp_path):
     assert len(result.attempts) == 1 and not log.log.exists()
 
 
-def test_the_extension_routes_both_myst_nb_paths_through_the_retry_and_shortens_smoke_timeouts(tmp_path, monkeypatch):
+def test_the_extension_routes_both_myst_nb_paths_through_the_retry_and_shortens_smoke_timeouts(book_ext, tmp_path,
+                                                                                               monkeypatch):
     from types import SimpleNamespace
 
     from jupyter_cache.executors import utils
     from myst_nb.core.execute import cache, direct
 
-    ex = _module()
+    ex = book_ext("floq_exec")
     for module in (cache, direct):  # restored after the test
         monkeypatch.setattr(module, "single_nb_execution", module.single_nb_execution)
     monkeypatch.setenv("FLOQ_TIER", "smoke")

@@ -3,24 +3,9 @@ tests/test_book_html.py; these run without a build)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _module():
-    pytest.importorskip("sphinx", reason="book/_ext needs the book extra (pip install -e .[book])")
-    spec = importlib.util.spec_from_file_location("floq_assets", ROOT / "book" / "_ext" / "floq_assets.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_notebook_download_is_labelled_as_having_no_outputs():
-    assets = _module()
+def test_notebook_download_is_labelled_as_having_no_outputs(book_ext):
+    assets = book_ext("floq_assets")
     notebook = {"type": "link", "text": ".ipynb", "tooltip": "Download notebook file",
                 "label": "download-notebook-button"}
     source = {"type": "link", "text": ".md", "tooltip": "Download source file", "label": "download-source-button"}

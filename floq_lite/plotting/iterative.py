@@ -362,5 +362,20 @@ def paper_table(study: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["kappa_table", "long_table", "plot_long", "still_falling", "map_table", "metric_table", "paper_table", "recovery_summary", "plot_curves", "plot_problems", "plot_error_vs_flops", "plot_error_vs_k", "plot_paths", "plot_recovery",
-           "plot_width_gap"]
+__all__ = [
+    "kappa_table",
+    "long_table",
+    "map_table",
+    "metric_table",
+    "paper_table",
+    "plot_curves",
+    "plot_error_vs_flops",
+    "plot_error_vs_k",
+    "plot_long",
+    "plot_paths",
+    "plot_problems",
+    "plot_recovery",
+    "plot_width_gap",
+    "recovery_summary",
+    "still_falling",
+]
