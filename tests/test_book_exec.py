@@ -25,8 +25,7 @@ def test_watchdog_fires_only_for_a_cell_that_outlives_its_deadline(book_ext):
     dog.on_cell_execute(cell_index=1)  # cell 0 finished in time: its timer is replaced
     assert fired.wait(30)
     dog.on_cell_execute(cell_index=2)
-    dog.on_cell_executed = dog.hooks()["on_cell_executed"]
-    dog.on_cell_executed(cell_index=2)  # cell 2's reply came: disarmed
+    dog.hooks()["on_cell_executed"](cell_index=2)  # cell 2's reply came: disarmed
     dog.close()
     assert slow == [1]
 

@@ -89,15 +89,10 @@ class CellWatchdog:
         self.after, self.on_slow = after, on_slow
         self._timer: threading.Timer | None = None
         self._timers: list[threading.Timer] = []  # every timer started, so that close() can wait for a running dump
-        self.fired: list[int] = []
-
-    def _fire(self, cell_index: int) -> None:
-        self.fired.append(cell_index)
-        self.on_slow(cell_index)
 
     def on_cell_execute(self, cell: Any = None, cell_index: int = 0, **_: Any) -> None:
         self.cancel()
-        self._timer = threading.Timer(self.after, self._fire, args=(cell_index,))
+        self._timer = threading.Timer(self.after, self.on_slow, args=(cell_index,))
         self._timer.daemon = True
         self._timers.append(self._timer)
         self._timer.start()

@@ -142,7 +142,7 @@ def plot_curves(study: Mapping[str, Any], problem: str, critics: Sequence[str], 
             continue
         cell = cells[critic]
         curves = np.asarray(cell["q_error_curve"])[np.isclose(cell["kappas"], cell["kappas"][0])]
-        ax.plot(cell["steps"], curves.mean(0), color=color, label=LABELS.get(critic, critic.replace("-", ", ")))
+        ax.plot(cell["steps"], curves.mean(0), color=color, label=_label(critic))
         ax.fill_between(cell["steps"], curves.min(0), curves.max(0), color=color, alpha=0.2, linewidth=0)
     ax.set_yscale("log")
     ax.set_xlabel("gradient steps")

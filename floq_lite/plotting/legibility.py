@@ -35,9 +35,9 @@ def legend_overlaps(fig: Figure, tolerance: float = 0.0, renderer=None) -> list[
         renderer = fig.canvas.get_renderer()
     problems = []
     for i, ax in enumerate(fig.axes):
-        legends = [ax.get_legend()] if ax.get_legend() is not None else []
-        boxes = [leg.get_window_extent(renderer) for leg in legends if leg.get_visible()]
-        for box in boxes:
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            box = legend.get_window_extent(renderer)
             for line in ax.get_lines():
                 drawn = line.get_linestyle() not in ("None", "") or line.get_marker() not in ("None", "")
                 if not (line.get_visible() and drawn):
