@@ -312,3 +312,37 @@ def test_flow_critic_learns_a_fixed_regression_target():
     assert float(losses[-50:].mean()) < 0.2 * float(losses[:50].mean())
     after = float(q_err(params))
     assert after < 0.2 * before and after < 2.0, (before, after)
+
+
+def test_target_noise_moves_the_regression_target_and_not_the_interpolant():
+    field = _field()
+    p = _constant_field_params(field, [0.5, -1.0])  # v = c[e] whatever the input
+    apply = field_apply(field)
+    b = _batch()
+    n = B * R
+    obs, act = fc.repeat_rows(b["observations"], R), fc.repeat_rows(b["actions"], R)
+    x0 = jnp.linspace(-3.0, -1.0, n)[:, None]  # (N, 1)
+    x1 = fc.tile_ensemble(jnp.linspace(-10.0, -5.0, n)[:, None], E)  # (E, N, 1)
+    t = jnp.linspace(0.1, 0.9, n)[:, None]
+    eps = jnp.asarray(np.random.default_rng(0).uniform(-2, 2, (E, n, 1)), jnp.float32)
+    c = jnp.asarray([0.5, -1.0])[:, None, None]
+    got = fc.flow_matching_loss(apply, p, obs, act, x0, x1, t, target_noise=eps)
+    np.testing.assert_allclose(got, ((c - (x1 - x0) - eps) ** 2)[..., 0], rtol=1e-5)
+    final = fc.flow_matching_loss(apply, p, obs, act, x0, x1, t, predicts="final")
+    np.testing.assert_allclose(final, ((c - x1) ** 2)[..., 0], rtol=1e-5)
+    with pytest.raises(ValueError, match="predicts must be one of velocity, final"):
+        fc.flow_matching_loss(apply, p, obs, act, x0, x1, t, predicts="x1")
+
+
+def test_integrating_a_final_value_predictor_returns_its_last_prediction():
+    field = _field()
+    p = _constant_field_params(field, [2.0, -3.0])  # predicts x1 = c[e] everywhere
+    b = _batch()
+    z0 = jnp.asarray([[-7.0], [-1.0], [0.0]])
+    for k in (1, 4):
+        z = fc.integrate_returns(field_apply(field), p, b["observations"], b["actions"], z0, k, E, predicts="final")
+        np.testing.assert_allclose(z[..., 0], np.broadcast_to([[2.0], [-3.0]], (E, B)), atol=1e-6)
+    # read as a velocity, the same network moves every start by c[e]
+    z = fc.integrate_returns(field_apply(field), p, b["observations"], b["actions"], z0, 4, E)
+    np.testing.assert_allclose(z[..., 0], z0[None, :, 0] + np.asarray([[2.0], [-3.0]]), atol=1e-5)
+

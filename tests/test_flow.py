@@ -215,6 +215,31 @@ def test_euler_uses_left_end_point_times():
     np.testing.assert_allclose(z1, 1.0, atol=1e-6)
 
 
+def test_final_value_iteration_walks_the_interpolants_of_a_constant_prediction():
+    """A predictor that always answers x1 puts z_i on the training interpolant (1 - t_i) z0 + t_i x1 and ends on x1;
+    the steps see the left end-point times, as Euler's do."""
+    z0, x1 = jnp.asarray([-2.0, 0.5, 3.0]), 1.5
+    for k in (1, 3, 8):
+        seen = []
+
+        def predict(t, z):
+            seen.append((t, z))
+            return jnp.full_like(z, x1)
+
+        ts, zs = flow.trajectory(lambda t, z: jnp.zeros_like(z), z0, k)  # the grid only
+        np.testing.assert_allclose(flow.integrate_final(predict, z0, k), x1, atol=1e-6)
+        # traced once inside fori_loop; check the law step by step with a Python loop instead
+        z = z0
+        for i in range(k):
+            np.testing.assert_allclose(z, (1 - ts[i]) * z0 + ts[i] * x1, atol=1e-6)
+            z = (1 - ts[i + 1]) * z0 + ts[i + 1] * predict(ts[i], z)
+    # K = 1: one prediction from z0 at t = 0
+    z1 = flow.integrate_final(lambda t, z: 2.0 * z + t, z0, 1)
+    np.testing.assert_allclose(z1, 2.0 * z0, atol=1e-6)
+    # K = 2: z1 = z0 / 2 + f(0, z0) / 2 = 1.5 z0, then z2 = f(1/2, z1) = 3 z0 + 1/2
+    np.testing.assert_allclose(flow.integrate_final(lambda t, z: 2.0 * z + t, z0, 2), 3.0 * z0 + 0.5, atol=1e-6)
+
+
 @pytest.mark.parametrize("bad", [0, -2, 2.5, "8", None])
 def test_invalid_num_steps_raises_a_helpful_error(bad):
     field = flow.point_target_field(1.0)

@@ -84,6 +84,9 @@ def _committed_figures():
         yield f"ch8 diagnostics {problem}", lambda p=problem: plasticity.plot_diagnostics(
             st, "sequence", p, f"goal {pl.NUM_GOALS}", source="")
         yield f"ch8 norm {problem}", lambda p=problem: plasticity.plot_norm_vs_t(st, "freeze", p, "plain", source="")
+    yield "ch8 ablations", lambda: plasticity.plot_ablations(st, "maze11", source="")
+    yield "ch8 OGBench freeze", lambda: plasticity.plot_freeze_runs(art("pointmaze_medium_runs"),
+                                                                    art("pointmaze_medium_freeze"))
 
 
 def test_no_figure_of_the_committed_results_hides_a_curve_under_its_legend():

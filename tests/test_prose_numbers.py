@@ -29,7 +29,9 @@ DESIGN = {
     "01_flow_matching_1d": {"60%": "mixture weight of the target", "40%": "mixture weight of the target"},
     "04_design_choices": {"1%": "the bin-mass threshold the chapter counts with", "0.1%": "a smaller threshold",
                           "80%": "the paper's statement about HL-Gauss bins (quoted)"},
-    "08_plastic_features": {"25%": "the freeze point of the protocol", "99%": "the srank threshold (delta = 0.01)"},
+    "08_plastic_features": {"25%": "the freeze point of the protocol", "99%": "the srank threshold (delta = 0.01)",
+                            "30%": "the follow-up's distributional backup on humanoidmaze-large (quoted)",
+                            "52%": "the follow-up's expected backup on humanoidmaze-large (quoted)"},
     "appendix_concordance": {"80%": "the paper's HL-Gauss statement", "86%": "a reviewer's reading of Fig. 4",
                              "55%": "a reviewer's reading of Fig. 4"},
 }

@@ -233,6 +233,18 @@ def test_new_config_fields_are_validated():
         td.train_critic("transformer", MAZE, SHORT)
 
 
+def test_follow_up_ablation_fields_are_validated_and_kept_to_the_flow_critic():
+    with pytest.raises(ValueError, match="target_noise"):
+        td.TDConfig(target_noise=-1.0)
+    with pytest.raises(ValueError, match="predicts"):
+        td.TDConfig(predicts="x1")
+    with pytest.raises(ValueError, match="backup"):
+        td.TDConfig(backup="quantile")
+    for change in ({"predicts": "final"}, {"backup": "distributional"}):
+        with pytest.raises(ValueError, match="flow-critic options"):
+            td.train_monolithic(MAZE, SHORT.replace(**change))
+
+
 # --- chapter 8: feature freezing, continuing on a moved goal, sampled datasets -------------------------------------
 
 
@@ -294,3 +306,77 @@ def test_sampled_dataset_and_its_empirical_mdp():
     assert moved[0][0] == "G" and "".join(moved).count("G") == 1
     with pytest.raises(ValueError, match="free cell"):
         mdp.with_goal(MAZE.layout, (1, 1))
+
+
+# --- chapter 8: the follow-up's other questions (target noise, final-value prediction, distributional backup) ------
+
+
+def _flow_parts(cfg):
+    import jax.numpy as jnp
+
+    prob = td._problem(MAZE, mdp.transition_dataset(MAZE))
+    critic = td._make_critic("flow", prob, MAZE, cfg)
+    noise = jnp.asarray(td.noise_interval(MAZE, cfg.kappa))
+    return prob, critic, critic.init(jax.random.PRNGKey(0)), noise
+
+
+def test_the_distributional_backup_keeps_the_noise_draws_of_the_greedy_action():
+    cfg = SHORT.replace(backup="distributional")
+    _, critic, params, noise = _flow_parts(cfg)
+    _, expected, _, _ = _flow_parts(SHORT)
+    key = jax.random.PRNGKey(3)
+    samples = np.asarray(critic.target_values(params, key, noise))  # (S, R)
+    assert samples.shape == (MAZE.num_states, cfg.noise_samples)
+    assert np.ptp(samples, axis=1).max() > 1e-4  # distinct targets per draw, not one value repeated
+    # their mean over the draws is the expected backup's target value: the max over actions of the mean
+    np.testing.assert_allclose(samples.mean(axis=1), np.asarray(expected.target_values(params, key, noise)),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_the_distributional_loss_regresses_each_draw_on_its_own_target():
+    import jax.numpy as jnp
+
+    from floq_lite.critic import floq as floq_critic
+    from floq_lite.flow import sample_time, sample_uniform_noise
+
+    cfg = SHORT.replace(backup="distributional", batch_size=8)
+    prob, critic, params, noise = _flow_parts(cfg)
+    batch = td._sample_batch(prob, jax.random.PRNGKey(1), cfg.batch_size)
+    R, E = cfg.noise_samples, cfg.num_ensembles
+    v_next = jnp.asarray(np.random.default_rng(0).normal(size=(MAZE.num_states, R)), jnp.float32)  # (S, R)
+    key = jax.random.PRNGKey(2)
+    loss = critic.loss(params, params, batch, key, noise, v_next)
+    obs, act, next_state, reward, mask = batch
+    y = reward[:, None] + MAZE.discount * mask[:, None] * v_next[next_state]  # (B, R)
+    _, k_noise, k_time = jax.random.split(key, 3)
+    n = cfg.batch_size * R
+    x0 = sample_uniform_noise(k_noise, (n, 1), noise[0], noise[1])
+    t = sample_time(k_time, (n, 1))
+    field = td.flow_field(MAZE, cfg)
+    x1 = floq_critic.tile_ensemble(y.reshape(-1, 1), E)  # (E, B*R, 1): row b*R + r holds y[b, r]
+    x_t = (1 - t) * x0 + t * x1
+    pred = field.apply({"params": params}, jnp.repeat(obs, R, 0), jnp.repeat(act, R, 0), x_t, t)
+    err = ((pred - (x1 - x0)) ** 2)[..., 0]  # (E, B*R)
+    want = jnp.mean(jnp.sum(err.reshape(E, cfg.batch_size, R), axis=-1))
+    np.testing.assert_allclose(float(loss), float(want), rtol=1e-5)
+    # the expected backup regresses every draw on the mean target instead: another loss
+    _, expected, _, _ = _flow_parts(SHORT.replace(batch_size=8))
+    assert abs(float(expected.loss(params, params, batch, key, noise, v_next.mean(1))) - float(want)) > 1e-3
+
+
+@pytest.mark.parametrize("kind", ["monolithic", "flow"])
+def test_target_noise_leaves_the_other_draws_alone_and_changes_the_run(kind):
+    base = td.train_critic(kind, MAZE, SHORT, seeds=(0,), q_star=Q_STAR)
+    zero = td.train_critic(kind, MAZE, SHORT.replace(target_noise=0.0), seeds=(0,), q_star=Q_STAR)
+    noisy = td.train_critic(kind, MAZE, SHORT.replace(target_noise=2.0), seeds=(0,), q_star=Q_STAR)
+    np.testing.assert_array_equal(base.q_error, zero.q_error)
+    assert not np.allclose(base.q_error[:, -1], noisy.q_error[:, -1])
+
+
+def test_a_final_value_flow_critic_learns_q_star():
+    cfg = CONFIG.replace(predicts="final")
+    res = td.train_flow(MAZE, cfg, seeds=(0,), q_star=Q_STAR)
+    assert res.q_error[0, -1] < FLOW_TOL and res.q_error[0, -1] < 0.2 * res.q_error[0, 0]
+    with pytest.raises(ValueError, match="predicts velocities"):
+        td.z_paths(MAZE, res, 0, 0)
+

@@ -2,6 +2,7 @@
 
     python tools/ch5_artifacts.py RUNS_DIR          # RUNS_DIR holds floq/, fql/, floq-k1/, floq-k4/
     python tools/ch5_artifacts.py RUNS_DIR --update-k-sweep   # only floq-k4/ (or k1): replace it in the k sweep
+    python tools/ch5_artifacts.py RUNS_DIR --freeze           # only floq-freeze/ and fql-freeze/ (chapter 8)
 
 * ``pointmaze_medium_runs.json``: floq and FQL at equal sizes and steps (``reporting.export_runs``, final = mean of
   the last three evaluations);
@@ -9,6 +10,9 @@
 * ``pointmaze_medium_range.json``: the final checkpoints of floq and FQL started at every free maze cell
   (``reporting.export_range``), up to the env's 1,000 steps;
 * ``pointmaze_medium_value_maps.json``: the critic microscope of both final checkpoints (seed 0);
+* ``pointmaze_medium_freeze.json`` (with ``--freeze``): chapter 8's runs with the features frozen at a quarter of
+  training, the same seeds and sizes as the plain runs above and named as them ("floq", "FQL"), so that
+  :func:`floq_lite.plotting.plasticity.freeze_pairs` pairs them seed by seed;
 * ``pointmaze_medium_task1_fql.json`` (with ``--task1-run DIR``): the FQL run on task 1 that showed why the chapter
   uses task 3 (same sizes; stopped after 210,000 steps without a success since step 30,000).
 """
@@ -25,6 +29,7 @@ from floq_lite import reporting
 OUT = reporting.ARTIFACTS_DIR
 COMMAND = "tools/ch5_runs.sh DATA_DIR RUNS_DIR all"
 K_SWEEP = ((1, "floq-k1"), (4, "floq-k4"), (8, "floq"))  # (K, run directory of tools/ch5_runs.sh)
+FREEZE = (("floq", "floq-freeze"), ("FQL", "fql-freeze"))  # (name of the plain twin, run directory)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,9 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--update-k-sweep", action="store_true",
                    help="only put the K-sweep runs found in RUNS_DIR (floq-k1/, floq-k4/) into the existing "
                         "pointmaze_medium_k_sweep.json, keeping its other runs (when the others' directories are gone)")
+    p.add_argument("--freeze", action="store_true",
+                   help="only write pointmaze_medium_freeze.json from floq-freeze/ and fql-freeze/ in RUNS_DIR")
     args = p.parse_args(argv)
     runs, out = Path(args.runs), Path(args.out)
     extra = {"command": COMMAND, "artifact_command": "python tools/ch5_artifacts.py RUNS_DIR"}
+    if args.freeze:
+        found = {name: runs / d for name, d in FREEZE if (runs / d / "eval.csv").exists()}
+        if not found:
+            p.error(f"no floq-freeze/ or fql-freeze/ run with evaluations in {runs}: run "
+                    f"`tools/ch5_runs.sh DATA_DIR {runs} freeze` first")
+        path = out / "pointmaze_medium_freeze.json"
+        reporting.export_runs(found, path, extra={
+            "command": "tools/ch5_runs.sh DATA_DIR RUNS_DIR freeze",
+            "artifact_command": "python tools/ch5_artifacts.py RUNS_DIR --freeze",
+            "plain_runs": "pointmaze_medium_runs", "missing": [n for n, _ in FREEZE if n not in found]})
+        print(f"wrote {path} ({', '.join(found)})")
+        return 0
     if args.update_k_sweep:
         found = {f"floq K={k}": runs / name for k, name in K_SWEEP if k != 8 and (runs / name / "eval.csv").exists()}
         if not found:

@@ -38,7 +38,7 @@ from typing import Any, Callable, Literal, Union
 import jax
 import jax.numpy as jnp
 
-from floq_lite.flow import integrate, sample_uniform_noise
+from floq_lite.flow import integrate, integrate_final, sample_uniform_noise
 from floq_lite.networks.critics import SplitField, VelocityField, field_apply, sa_features, velocity_from_features
 
 Array = jax.Array
@@ -46,6 +46,14 @@ Params = Any
 VfApply = Union[Callable[..., Array], SplitField]
 QAgg = Literal["mean", "min"]
 Q_AGGS: tuple[str, ...] = ("mean", "min")
+# What the network's output means: floq's velocity, or the follow-up's ablation that regresses the end point x1.
+Predicts = Literal["velocity", "final"]
+PREDICTS: tuple[str, ...] = ("velocity", "final")
+
+
+def _check_predicts(predicts: str) -> None:
+    if predicts not in PREDICTS:
+        raise ValueError(f"predicts must be one of {', '.join(PREDICTS)}, got {predicts!r}.")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -114,8 +122,12 @@ def integrate_returns(
     z0: Array,
     num_steps: int,
     num_ensembles: int | None = None,
+    predicts: Predicts = "velocity",
 ) -> Array:
     """K-step Euler integration ``z <- z + v(i/K, z | s, a) / K`` of every member from ``z0``.
+
+    With ``predicts="final"`` the network's output is a prediction of the end point instead and the steps are
+    those of :func:`floq_lite.flow.integrate_final` (the follow-up's ablation).
 
     Args:
       vf_apply: plain ``vf_apply(params, obs, actions, z, t)`` or a :class:`SplitField`.
@@ -137,6 +149,9 @@ def integrate_returns(
         field = lambda t, z: vf_apply.velocity(params, ctx, z, t)  # noqa: E731
     else:
         field = lambda t, z: vf_apply(params, observations, actions, z, t)  # noqa: E731
+    _check_predicts(predicts)
+    if predicts == "final":
+        return integrate_final(field, z0, num_steps)  # (E, N, 1)
     return integrate(field, z0, num_steps)  # (E, N, 1)
 
 
@@ -165,7 +180,8 @@ def td_target(rewards: Array, masks: Array, next_q: Array, discount: float) -> A
 
 
 def flow_matching_loss(
-    vf_apply: VfApply, params: Params, observations: Array, actions: Array, x0: Array, x1: Array, t: Array
+    vf_apply: VfApply, params: Params, observations: Array, actions: Array, x0: Array, x1: Array, t: Array,
+    *, target_noise: Array | float | None = None, predicts: Predicts = "velocity",
 ) -> Array:
     """Per-row squared error of the straight-path flow-matching regression (NOT reduced).
 
@@ -175,6 +191,10 @@ def flow_matching_loss(
       observations, actions: ``(N, d_s)``, ``(N, d_a)``.
       x0: noise ``(N, 1)`` (shared by the members). x1: targets ``(E, N, 1)`` (see :func:`tile_ensemble`).
       t: ``(N, 1)``.
+      target_noise: ``(E, N, 1)`` added to the regression target only (``x_t`` stays on the clean path), as the
+        follow-up's target-noise agent does.
+      predicts: ``"final"`` regresses the network onto ``x1`` itself instead of ``x1 - x0`` (the follow-up's
+        ablation); ``x_t`` is the same.
     Returns:
       ``(E, N)`` squared errors. floq's loss is ``unrepeat(err, R).sum(-1).mean()``: summed over the ``R`` noise
       samples, averaged over members and transitions (see :func:`critic_loss`).
@@ -187,7 +207,11 @@ def flow_matching_loss(
         pred = vf_apply.velocity(params, vf_apply.prepare(params, observations, actions), x_t, t)
     else:
         pred = vf_apply(params, observations, actions, x_t, t)  # (E, N, 1)
-    return jnp.square(pred - (x1 - x0))[..., 0]  # (E, N)
+    _check_predicts(predicts)
+    target = x1 if predicts == "final" else x1 - x0  # (E, N, 1)
+    if target_noise is not None:
+        target = target + target_noise
+    return jnp.square(pred - target)[..., 0]  # (E, N)
 
 
 def distillation_loss(q_distilled: Array, flow_returns: Array, num_repeats: int) -> Array:

@@ -16,7 +16,7 @@ from floq_lite.flow.paths import (
     sample_uniform_noise,
     target_velocity,
 )
-from floq_lite.flow.solvers import EVALS_PER_STEP, METHODS, integrate, trajectory
+from floq_lite.flow.solvers import EVALS_PER_STEP, METHODS, integrate, integrate_final, trajectory
 
 __all__ = [
     "EVALS_PER_STEP",
@@ -26,6 +26,7 @@ __all__ = [
     "Uniform",
     "cfm_loss",
     "integrate",
+    "integrate_final",
     "interpolant",
     "marginal_field",
     "marginal_log_density",

@@ -5,6 +5,9 @@ floq integrates its critic with K left-end-point Euler steps, ``t_i = i / K`` fo
 in chapter 2: same number of steps, more field evaluations per step (1, 2, 4).
 
 ``num_steps`` is a Python int (it sets the loop length, so changing it recompiles).
+
+:func:`integrate_final` is not an ODE solver: it runs the same grid with a network that predicts the *end point*
+``x1`` instead of the velocity (the follow-up paper's "predict the final value" ablation, chapter 8).
 """
 
 from __future__ import annotations
@@ -68,6 +71,31 @@ def integrate(field: VelocityField, z0: Array, num_steps: int, method: Method = 
     def body(i, z):
         t = jnp.asarray(i, dtype=z.dtype) * h  # left end-point: t_i = i / K
         return step(t, z, h)
+
+    return jax.lax.fori_loop(0, num_steps, body, z0)
+
+
+def integrate_final(predict: VelocityField, z0: Array, num_steps: int) -> Array:
+    """The iteration of a network trained to predict the end point ``x1`` of the straight path through ``(t, z)``:
+    ``z_{i+1} = (1 - t_{i+1}) z0 + t_{i+1} predict(t_i, z_i)`` on the grid ``t_i = i / K``.
+
+    Each ``z_i`` lies on the straight line from ``z0`` to the latest prediction, as the training interpolants
+    ``(1 - t) x0 + t x1`` do, and ``z_K`` is the last prediction. A predictor that returns the same ``x1`` everywhere
+    walks the interpolants of ``z0 -> x1`` exactly.
+
+    Args:
+      predict: ``x1_hat(t, z)``, called like a velocity field.
+      z0: start points (noise), any shape.  num_steps: ``K``.
+    Returns:
+      ``z_K``, shape of ``z0``.
+    """
+    _check_steps(num_steps)
+    h = 1.0 / num_steps
+
+    def body(i, z):
+        t = jnp.asarray(i, dtype=z.dtype) * h
+        t_next = t + h
+        return (1.0 - t_next) * z0 + t_next * predict(t, z)
 
     return jax.lax.fori_loop(0, num_steps, body, z0)
 

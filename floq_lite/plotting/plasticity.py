@@ -1,5 +1,7 @@
 """Figures and tables of chapter 8 (plastic features), drawn from a study of :mod:`floq_lite.studies.plasticity`
-(the committed artifact or a live re-run). Every figure is sized for the book's ~780 px column and names its source.
+(the committed artifact or a live re-run), and from the OGBench freeze runs (two run artifacts of
+:func:`floq_lite.reporting.export_runs`: the plain runs and the same seeds with ``freeze_features_at`` set). Every
+figure is sized for the book's ~780 px column and names its source.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from typing import Any, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from floq_lite.reporting import final_success
 from floq_lite.studies import plasticity as pl
+from floq_lite.plotting.antmaze import hardware_label
 from floq_lite.plotting.bands import seed_band
 from floq_lite.plotting.legibility import legend_below, legend_beside
 
@@ -180,5 +184,161 @@ def diagnostics_table(study: Mapping[str, Any], experiment: str = "freeze", phas
     return "\n".join(lines)
 
 
-__all__ = ["split_table", "diagnostics_table", "plot_diagnostics", "plot_norm_vs_t", "plot_phases", "plot_sequence",
-           "summary_table"]
+def _ablation_phases(cells: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    phases: list[str] = []
+    for cell in cells.values():
+        phases += [p for p in cell["phases"] if p not in phases]
+    return phases
+
+
+def plot_ablations(study: Mapping[str, Any], problem: str, *, source: str):
+    """Final ``|Q - Q*|`` of every variant of the ``ablations`` experiment, both critics side by side (mean,
+    min-max over seeds, every seed a dot)."""
+    cells = _cells(study, "ablations", problem)
+    phases = _ablation_phases(cells)
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
+    for j, (critic, cell) in enumerate(cells.items()):
+        x = np.arange(len(phases)) + (j - (len(cells) - 1) / 2) * 0.18
+        for i, phase in enumerate(phases):
+            if phase not in cell["phases"]:
+                continue
+            values = pl.final(cell["phases"][phase])
+            ax.errorbar(x[i], values.mean(), yerr=[[values.mean() - values.min()], [values.max() - values.mean()]],
+                        fmt="o", color=COLORS[critic], capsize=3, label=f"{critic} critic" if i == 0 else None)
+            ax.plot(np.full(values.shape, x[i]) + 0.06, values, ".", color=COLORS[critic], alpha=0.5, markersize=4)
+    ax.set_xticks(np.arange(len(phases)), [p.replace(" the ", "\nthe ").replace(" backup", "\nbackup")
+                                             for p in phases], fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("final mean |Q - Q*|")
+    ax.set_title(f"{problem}: the follow-up's ablations ({source})", fontsize=10)
+    legend_beside(ax)
+    fig.tight_layout()
+    return fig
+
+
+def ablations_table(study: Mapping[str, Any], problem: str) -> str:
+    """Markdown: final ``|Q - Q*|`` of every variant of ``ablations`` (mean ± std and the seed range), both
+    critics."""
+    cells = _cells(study, "ablations", problem)
+    lines = ["| variant | " + " | ".join(f"{c} critic" for c in cells) + " |", "|---|" + "---|" * len(cells)]
+    for phase in _ablation_phases(cells):
+        row = []
+        for cell in cells.values():
+            if phase in cell["phases"]:
+                v = pl.final(cell["phases"][phase])
+                row.append(f"{_fmt(v)} ({v.min():.3f}–{v.max():.3f})")
+            else:
+                row.append("—")
+        lines.append(f"| {phase} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+# --- the freeze on OGBench: two run artifacts, plain and frozen ---------------------------------------------------
+
+
+def freeze_step(run: Mapping[str, Any]) -> int | None:
+    """The ``freeze_features_at`` of a run of a runs artifact (``None``: never frozen)."""
+    value = run["config"].get("freeze_features_at")
+    return None if value is None else int(value)
+
+
+def freeze_pairs(plain: Mapping[str, Any], frozen: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per agent found in both artifacts, the seeds both runs trained and, on those seeds, each run's evaluation
+    curves (``(S, T)`` success rates on the common evaluation steps) and final success per seed.
+
+    The frozen run of a seed starts exactly like the plain run of that seed, so the two are compared seed by seed
+    (a frozen run may have fewer seeds than its plain twin). ``identical_until`` is the last common evaluation step up
+    to which the two runs' success rates agree on every seed: the freeze step or later means the runs are the same
+    training until the freeze, as they should be."""
+    pairs = {}
+    for name, f in frozen["agents"].items():
+        if name not in plain["agents"]:
+            raise KeyError(f"the plain runs have no agent {name!r} (they have {sorted(plain['agents'])}): name the "
+                           "frozen runs as their plain twins when exporting them")
+        p = plain["agents"][name]
+        at = freeze_step(f)
+        if at is None or freeze_step(p) is not None:
+            raise ValueError(f"{name}: expected a plain run and a frozen one (freeze_features_at {freeze_step(p)} "
+                             f"and {at})")
+        seeds = [s for s in f["seeds"] if s in p["seeds"]]
+        steps = sorted(set(p["eval"]["steps"]) & set(f["eval"]["steps"]))
+        curves = {}
+        for key, run in (("plain", p), ("frozen", f)):
+            rows = [run["seeds"].index(s) for s in seeds]
+            cols = [run["eval"]["steps"].index(t) for t in steps]
+            curves[key] = np.asarray(run["eval"]["success_rate"], float)[np.ix_(rows, cols)]  # (S, T)
+        same = np.all(curves["plain"] == curves["frozen"], axis=0)  # (T,)
+        first_diff = int(np.argmin(same)) if not same.all() else len(steps)
+        n = min(plain.get("last_n", 3), frozen.get("last_n", 3))
+        pairs[name] = {
+            "seeds": seeds, "steps": steps, "freeze_at": at, "curves": curves,
+            "final": {k: final_success(steps, v, n) for k, v in curves.items()},  # (S,) each
+            "identical_until": steps[first_diff - 1] if first_diff else None,
+            "last_n": n, "wall_time_s": {"plain": p.get("wall_time_s"), "frozen": f.get("wall_time_s")},
+            "hardware": f.get("hardware"),
+        }
+    return pairs
+
+
+def plot_freeze_runs(plain: Mapping[str, Any], frozen: Mapping[str, Any], *, title: str | None = None):
+    """Success rate over training of each agent's plain and frozen runs on the seeds they share (mean, min-max
+    band), one panel per agent, the freeze step dotted."""
+    pairs = freeze_pairs(plain, frozen)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(WIDTH_IN, 3.2), sharey=True, squeeze=False)
+    colors = {"floq": "tab:blue", "fql": "tab:orange"}
+    for ax, (name, pair) in zip(axes[0], pairs.items()):
+        color = colors.get(frozen["agents"][name]["agent"], "tab:gray")
+        seeds = f"seeds {pair['seeds'][0]}-{pair['seeds'][-1]}"
+        for key, style, marker in (("plain", "-", "o"), ("frozen", "--", "s")):
+            label = "features learning" if key == "plain" else "features frozen"
+            seed_band(ax, pair["steps"], pair["curves"][key], color=color, linestyle=style, marker=marker,
+                      label=label, count_seeds=False, alpha=0.15)
+        ax.axvline(pair["freeze_at"], color="black", linewidth=0.8, linestyle=":")
+        ax.set(xlabel="training step", ylim=(-0.05, 1.05))
+        ax.set_title(f"{name} ({seeds}), frozen at {pair['freeze_at']:,}", fontsize=9)
+    axes[0, 0].set_ylabel("success rate")
+    env = next(iter(frozen["agents"].values()))["env_name"]
+    hw = hardware_label(next(iter(pairs.values()))["hardware"])
+    fig.suptitle(title or f"{env}: features frozen at a quarter of training (committed runs, {hw})", fontsize=9)
+    legend_below(fig, axes[0, 0])
+    return fig
+
+
+def freeze_runs_table(plain: Mapping[str, Any], frozen: Mapping[str, Any]) -> str:
+    """Markdown: per agent, the success of each shared seed with features learning and frozen at the last step both
+    runs reached (a frozen run still training is compared at equal steps), their means and the per-seed change;
+    then whether the runs agree up to the freeze."""
+    pairs = freeze_pairs(plain, frozen)
+    lines = ["| agent | seeds | at step | features learning | features frozen | frozen minus learning, per seed |",
+             "|---|---|---|---|---|---|"]
+    notes = []
+    for name, pair in pairs.items():
+        a, b = pair["final"]["plain"], pair["final"]["frozen"]
+        per = ", ".join(f"{d:+.2f}" for d in b - a)
+        lines.append(f"| {name} | {', '.join(map(str, pair['seeds']))} | {pair['steps'][-1]:,} | "
+                     f"{a.mean():.2f} ± {a.std():.2f} ({', '.join(f'{v:.2f}' for v in a)}) | "
+                     f"{b.mean():.2f} ± {b.std():.2f} ({', '.join(f'{v:.2f}' for v in b)}) | {per} |")
+        until, at = pair["identical_until"], pair["freeze_at"]
+        notes.append(f"{name}: the two runs differ from the first evaluation on (freeze at {at:,})" if until is None
+                     else f"{name}: the two runs' success rates are identical on every seed up to step {until:,} "
+                          f"(freeze at {at:,})")
+    n = next(iter(pairs.values()))["last_n"]
+    return ("\n".join(lines) + f"\n\n(each seed: the mean success over its last {n} evaluations up to the step "
+            "shown, the last step both runs reached; " + "; ".join(notes) + ")")
+
+
+__all__ = [
+    "ablations_table",
+    "diagnostics_table",
+    "freeze_pairs",
+    "freeze_runs_table",
+    "freeze_step",
+    "plot_ablations",
+    "plot_diagnostics",
+    "plot_freeze_runs",
+    "plot_norm_vs_t",
+    "plot_phases",
+    "plot_sequence",
+    "split_table",
+    "summary_table",
+]

@@ -17,6 +17,13 @@ a *cell* per (problem, critic):
                 The error is measured against the true ``Q*`` and against the ``Q*`` of the dataset's own
                 (empirical) MDP.
 
+A fifth experiment, on the 11x11 maze only, asks the follow-up's other questions (its section 6):
+
+``ablations``   train ``N`` steps as usual (``baseline``), with ``Unif[-m, m]`` noise on every regression target for
+                each ``m`` of :data:`NOISE_LEVELS` (both critics), and, for the flow critic, with the network
+                regressing the final value instead of the velocity, and with the distributional backup (one TD target
+                per noise draw) instead of the expected one.
+
 The plasticity diagnostics (srank and dormant fraction of each hidden layer, the feature norm, for the flow critic
 also per Euler step) are tracked over training in ``freeze``, ``moved-goal`` and ``sequence``.
 
@@ -41,9 +48,15 @@ from floq_lite.tiers import current_tier
 
 FORMAT = "floq_lite.plasticity/1"
 ARTIFACT = "plasticity.json"
-EXPERIMENTS = ("freeze", "moved-goal", "sequence", "replay")
+EXPERIMENTS = ("freeze", "moved-goal", "sequence", "replay", "ablations")
 CRITICS = ("monolithic", "flow")
 NUM_GOALS = 4
+# Half-widths of the target noise: about 10% and 40% of the 11x11 maze's Q* range (-20.5 to -0.2). The follow-up adds
+# 4, 8 or 16 on tasks whose returns span about 200 (2-8% of the range, but 4-16 times the per-step reward of 1).
+NOISE_LEVELS = (2.0, 8.0)
+# The flow critic's two other variants (TDConfig fields), by phase name.
+FLOW_VARIANTS = {"predicts the final value": {"predicts": "final"},
+                 "distributional backup": {"backup": "distributional"}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,15 +98,17 @@ def cell_config(cell: Cell, *, track: bool = True) -> td.TDConfig:
 
 
 def plan(tier: str | None = None) -> list[Cell]:
-    """``paper``: the committed study (both problems, every experiment); ``teach``: the chapter's live re-run
-    (chapter 3's maze, freeze and moved goal); ``smoke``: seconds of the same code path."""
+    """``paper``: the committed study (both problems, every experiment; ``ablations`` on the 11x11 maze only);
+    ``teach``: the chapter's live re-run (chapter 3's maze, freeze and moved goal); ``smoke``: seconds of the same
+    code path."""
     tier = current_tier(tier)
     if tier == "smoke":
         return [Cell("freeze", "maze6", c, 40, width=16) for c in CRITICS]
     if tier == "teach":
         return [Cell(e, "maze6", c, 2000) for e in ("freeze", "moved-goal") for c in CRITICS]
     steps = {"maze6": 6000, "maze11": 12000}
-    return [Cell(e, p, c, steps[p]) for p in ("maze6", "maze11") for e in EXPERIMENTS for c in CRITICS]
+    return [Cell(e, p, c, steps[p]) for p in ("maze6", "maze11") for e in EXPERIMENTS for c in CRITICS
+            if e != "ablations" or p == "maze11"]
 
 
 def study_seeds(tier: str | None = None) -> tuple[int, ...]:
@@ -173,9 +188,26 @@ def run_cell(cell: Cell, seeds: Sequence[int] = ic.SEEDS, progress: bool = False
                                "small": int(small_cfg.dataset_size)}
         out["summary"] = (f"small dataset: |Q - Q*| {small.q_error[:, -1].mean():.3f} (exact dataset "
                           f"{full.q_error[:, -1].mean():.3f})")
+    elif cell.experiment == "ablations":
+        base = cfg.replace(track_features=False)
+        variants = {"baseline": base, **{noise_phase(m): base.replace(target_noise=m) for m in NOISE_LEVELS}}
+        if kind == "flow":
+            variants.update({name: base.replace(**fields) for name, fields in FLOW_VARIANTS.items()})
+        phases = {}
+        for name, variant in variants.items():
+            result, q_star = _train(kind, maze, variant, seeds, progress)
+            phases[name] = _phase(result, maze, q_star)
+        out["phases"] = phases
+        out["noise_levels"] = list(NOISE_LEVELS)
+        out["summary"] = "; ".join(f"{name} {np.mean(final(p)):.3f}" for name, p in phases.items())
     else:
         raise ValueError(f"Unknown experiment {cell.experiment!r}; choose one of {', '.join(EXPERIMENTS)}.")
     return out
+
+
+def noise_phase(m: float) -> str:
+    """The phase name of a target-noise level of ``ablations``."""
+    return f"target noise ±{m:g}"
 
 
 def _jsonable(cfg: td.TDConfig) -> dict[str, Any]:
@@ -213,5 +245,23 @@ def final(phase: dict[str, Any], metric: str = "q_error") -> np.ndarray:
     return np.asarray(phase["final"][metric])
 
 
-__all__ = ["ARTIFACT", "CRITICS", "Cell", "EXPERIMENTS", "FORMAT", "cell_config", "cell_of", "final", "goal_cells",
-           "plan", "problem_with_goal", "run_cell", "run_study", "study_seeds", "summary_only"]
+__all__ = [
+    "ARTIFACT",
+    "CRITICS",
+    "Cell",
+    "EXPERIMENTS",
+    "FLOW_VARIANTS",
+    "FORMAT",
+    "NOISE_LEVELS",
+    "cell_config",
+    "cell_of",
+    "final",
+    "goal_cells",
+    "noise_phase",
+    "plan",
+    "problem_with_goal",
+    "run_cell",
+    "run_study",
+    "study_seeds",
+    "summary_only",
+]

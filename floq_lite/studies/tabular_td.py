@@ -62,6 +62,7 @@ from floq_lite.networks.mlp import mlp_flops
 
 Array = jax.Array
 KINDS: tuple[str, ...] = ("monolithic", "resnet", "flow")
+BACKUPS: tuple[str, ...] = ("expected", "distributional")
 DORMANT_TAU = 0.1  # a unit is dormant below a tenth of its layer's mean activity (Sokar et al. use 0.025-0.1)
 
 
@@ -101,6 +102,14 @@ class TDConfig:
       dataset_size: 0 uses the exact dataset of :func:`~floq_lite.studies.mdp.transition_dataset`; a positive size
         draws that many transitions at random instead (:func:`~floq_lite.studies.mdp.sampled_dataset`, seed
         ``dataset_seed``): a small fixed dataset for high replay ratios.
+      target_noise: half-width ``m`` of ``Unif[-m, m]`` noise added, independently, to every regression target: the
+        flow critic's velocity target of each (member, transition, noise sample), the monolithic critic's TD target
+        of each (member, transition) (the follow-up's target-noise agents; 0: none).
+      predicts: flow critic only: ``"velocity"`` (floq) or ``"final"``: the network regresses the end point ``y``
+        and is iterated by :func:`floq_lite.flow.integrate_final` (the follow-up's "predict the final value").
+      backup: flow critic only: ``"expected"`` (floq: one TD target per transition, the mean over ``R`` noise
+        draws) or ``"distributional"``: one target per noise draw, ``r + gamma * q'_r`` at the greedy next action,
+        so the flow fits the distribution of bootstrapped returns (the follow-up's distributional agent).
     """
 
     hidden_dims: tuple[int, ...] = (128, 128)
@@ -124,6 +133,9 @@ class TDConfig:
     track_features: bool = False
     dataset_size: int = 0
     dataset_seed: int = 0
+    target_noise: float = 0.0
+    predicts: str = "velocity"
+    backup: str = "expected"
 
     def __post_init__(self):
         if self.num_steps % self.eval_every:
@@ -137,6 +149,12 @@ class TDConfig:
                              f"({self.eval_every}).")
         if self.snapshot_at % self.eval_every:
             raise ValueError(f"snapshot_at ({self.snapshot_at}) must be a multiple of eval_every ({self.eval_every}).")
+        if not self.target_noise >= 0:
+            raise ValueError(f"target_noise is the half-width of the noise interval, >= 0; got {self.target_noise}.")
+        if self.predicts not in floq_critic.PREDICTS:
+            raise ValueError(f"predicts must be one of {', '.join(floq_critic.PREDICTS)}, got {self.predicts!r}.")
+        if self.backup not in BACKUPS:
+            raise ValueError(f"backup must be one of {', '.join(BACKUPS)}, got {self.backup!r}.")
 
     def replace(self, **changes) -> "TDConfig":
         return replace(self, **changes)
@@ -245,10 +263,19 @@ def _ema(target, online, tau: float):
 
 class _Critic(NamedTuple):
     init: Callable[[Array], Any]  # key -> params
-    loss: Callable[..., Array]  # (params, target_params, batch, key, noise (2,), v_next (S,) | None) -> scalar
+    loss: Callable[..., Array]  # (params, target_params, batch, key, noise (2,), v_next | None) -> scalar
     q_table: Callable[..., Array]  # (params, key, noise (2,)) -> (S, A)
-    target_values: Callable[..., Array]  # (target_params, key, noise (2,)) -> (S,) max_a of the target table
+    # (target_params, key, noise (2,)) -> (S,) max_a of the target table; (S, R) for the distributional backup
+    target_values: Callable[..., Array]
     features: Callable[..., list] | None = None  # (params, noise) -> per Euler step, per layer (E, N, H)
+
+
+def _target_noise(key: Array, shape: tuple[int, ...], half_width: float) -> Array | float:
+    """``Unif[-m, m]`` noise for the regression targets, or 0 when ``m = 0``. Its key is folded from the loss's
+    key, so the other draws of the update (batch, noise, times) are those of a run without target noise."""
+    if half_width == 0:
+        return 0.0
+    return half_width * jax.random.uniform(jax.random.fold_in(key, 7), shape, minval=-1.0, maxval=1.0)
 
 
 def _scalar_net(kind: str, config: TDConfig):
@@ -275,7 +302,8 @@ def _monolithic_critic(prob: _Problem, config: TDConfig, discount: float, kind: 
             v_next = target_values(target_params)  # (S,)
         y = floq_critic.td_target(reward, mask, v_next[next_state][:, None], discount)  # (B,)
         q = net.apply({"params": params}, obs, act)  # (E, B)
-        return jnp.mean((q - jax.lax.stop_gradient(y)[None]) ** 2)
+        y = jax.lax.stop_gradient(y)[None] + _target_noise(key, q.shape, config.target_noise)  # (E, B)
+        return jnp.mean((q - y) ** 2)
 
     def init(key):
         return net.init(key, prob.table_obs[:1], prob.table_act[:1])["params"]
@@ -288,7 +316,8 @@ def _monolithic_critic(prob: _Problem, config: TDConfig, discount: float, kind: 
     return _Critic(init, loss, q_table, target_values, features)
 
 
-def flow_q_samples(field: VelocityField, params, obs: Array, act: Array, z0: Array, num_steps: int) -> Array:
+def flow_q_samples(field: VelocityField, params, obs: Array, act: Array, z0: Array, num_steps: int,
+                   predicts: str = "velocity") -> Array:
     """Integrated returns of every pair from every noise draw, averaged over the ensemble.
 
     Args:
@@ -300,7 +329,7 @@ def flow_q_samples(field: VelocityField, params, obs: Array, act: Array, z0: Arr
     rep_obs = floq_critic.repeat_rows(obs, num_r)  # (P*R, S), row p*R + r
     rep_act = floq_critic.repeat_rows(act, num_r)  # (P*R, A)
     z = floq_critic.integrate_returns(split_field(field), params, rep_obs, rep_act, z0.reshape(-1, 1), num_steps,
-                                      field.num_ensembles)  # (E, P*R, 1)
+                                      field.num_ensembles, predicts=predicts)  # (E, P*R, 1)
     return floq_critic.unrepeat(jnp.mean(z[..., 0], axis=0), num_r)  # (P, R)
 
 
@@ -310,11 +339,18 @@ def _flow_critic(prob: _Problem, config: TDConfig, field: VelocityField, discoun
     num_e, num_r = config.num_ensembles, config.noise_samples
 
     def q_table(params, key, noise, num_noise=config.eval_noise_samples, num_steps=config.flow_steps):
+        return jnp.mean(q_samples(params, key, noise, num_noise, num_steps), axis=-1)  # (S, A)
+
+    def q_samples(params, key, noise, num_noise, num_steps=config.flow_steps):
         z0 = sample_uniform_noise(key, (num_s * num_a, num_noise), noise[0], noise[1])  # (P, R)
-        q = flow_q_samples(field, params, prob.table_obs, prob.table_act, z0, num_steps)  # (P, R)
-        return jnp.mean(q, axis=1).reshape(num_s, num_a)
+        q = flow_q_samples(field, params, prob.table_obs, prob.table_act, z0, num_steps, config.predicts)  # (P, R)
+        return q.reshape(num_s, num_a, num_noise)
 
     def target_values(target_params, key, noise):
+        if config.backup == "distributional":  # the R returns of the greedy next action, one target each
+            q = q_samples(target_params, key, noise, num_r)  # (S, A, R)
+            best = jnp.argmax(jnp.mean(q, axis=-1), axis=1)  # (S,)
+            return jnp.take_along_axis(q, best[:, None, None], axis=1)[:, 0]  # (S, R)
         # Expected backup: every pair's target value averages R noise draws, then max over next actions.
         return jnp.max(q_table(target_params, key, noise, num_r), axis=1)  # (S,)
 
@@ -323,16 +359,22 @@ def _flow_critic(prob: _Problem, config: TDConfig, field: VelocityField, discoun
         low, high = noise[0], noise[1]
         k_target, k_noise, k_time = jax.random.split(key, 3)
         if v_next is None:
-            v_next = target_values(target_params, k_target, noise)  # (S,)
-        y = floq_critic.td_target(reward, mask, v_next[next_state][:, None], discount)  # (B,)
-        y = jax.lax.stop_gradient(y)
+            v_next = target_values(target_params, k_target, noise)  # (S,), or (S, R) distributional
+        if config.backup == "distributional":  # (B, R): one target per noise draw, row b*R + r below
+            y = reward[:, None] + discount * mask[:, None] * v_next[next_state]
+        else:
+            y = floq_critic.repeat_rows(floq_critic.td_target(reward, mask, v_next[next_state][:, None], discount),
+                                        num_r)  # (B*R,)
+        y = jax.lax.stop_gradient(y.reshape(-1))  # (B*R,)
         # Flow matching on straight paths z0 -> y, R noise draws per transition (row b*R + r).
         n = obs.shape[0] * num_r
         x0 = sample_uniform_noise(k_noise, (n, 1), low, high)  # (B*R, 1)
         t = jnp.zeros((n, 1)) if config.train_at_zero_only else sample_time(k_time, (n, 1))  # (B*R, 1)
-        x1 = floq_critic.tile_ensemble(floq_critic.repeat_rows(y, num_r)[:, None], num_e)  # (E, B*R, 1)
+        x1 = floq_critic.tile_ensemble(y[:, None], num_e)  # (E, B*R, 1)
         err = floq_critic.flow_matching_loss(vf_apply, params, floq_critic.repeat_rows(obs, num_r),
-                                             floq_critic.repeat_rows(act, num_r), x0, x1, t)  # (E, B*R)
+                                             floq_critic.repeat_rows(act, num_r), x0, x1, t,
+                                             target_noise=_target_noise(key, x1.shape, config.target_noise),
+                                             predicts=config.predicts)  # (E, B*R)
         return jnp.mean(jnp.sum(floq_critic.unrepeat(err, num_r), axis=-1))  # sum over R, as floq
 
     def init(key):
@@ -345,12 +387,13 @@ def _flow_critic(prob: _Problem, config: TDConfig, field: VelocityField, discoun
         num_p = prob.table_obs.shape[0]
         obs_r, act_r = floq_critic.repeat_rows(prob.table_obs, 8), floq_critic.repeat_rows(prob.table_act, 8)
         z = (1.0 - jnp.tile(ratios, num_p)) * noise[0] + jnp.tile(ratios, num_p) * noise[1]  # (P*8,)
-        z = floq_critic.tile_ensemble(z[:, None], num_e)  # (E, P*8, 1)
+        z0 = z = floq_critic.tile_ensemble(z[:, None], num_e)  # (E, P*8, 1)
         steps, ctx = [], sa_features(params, obs_r, act_r)
         for i in range(config.flow_steps):  # the inputs the field sees along the online integration
-            t = i / config.flow_steps
+            t, t_next = i / config.flow_steps, (i + 1) / config.flow_steps
             steps.append(field_features(field, params, obs_r, act_r, z, t))
-            z = z + velocity_from_features(field, params, ctx, z, t) / config.flow_steps
+            out = velocity_from_features(field, params, ctx, z, t)  # (E, P*8, 1)
+            z = (1.0 - t_next) * z0 + t_next * out if config.predicts == "final" else z + out / config.flow_steps
         return steps
 
     return _Critic(init, loss, q_table, target_values, features)
@@ -365,6 +408,9 @@ def _make_critic(kind: str, prob: _Problem, mdp: mdp_lib.TabularMDP, config: TDC
         raise ValueError(f"Unknown critic kind {kind!r}; choose one of {', '.join(KINDS)}.")
     if kind == "flow":
         return _flow_critic(prob, config, flow_field(mdp, config), mdp.discount)
+    if config.predicts != "velocity" or config.backup != "expected":
+        raise ValueError(f"predicts={config.predicts!r} and backup={config.backup!r} are flow-critic options; the "
+                         f"{kind} critic takes the defaults ('velocity', 'expected').")
     return _monolithic_critic(prob, config, mdp.discount, kind)
 
 
@@ -593,7 +639,7 @@ def flow_q_statistics(mdp: mdp_lib.TabularMDP, result: TDResult, num_steps: int,
     @jax.vmap
     def stats(params, noise):
         z0 = (1.0 - ratio) * noise[0] + ratio * noise[1]  # (P, R)
-        q = flow_q_samples(field, params, obs, act, z0, num_steps)  # (P, R)
+        q = flow_q_samples(field, params, obs, act, z0, num_steps, result.config.predicts)  # (P, R)
         return jnp.mean(q, axis=1).reshape(shape), jnp.std(q, axis=1).reshape(shape)
 
     q_mean, q_std = stats(result.params, noises)
@@ -623,7 +669,8 @@ def q_along_noise(mdp: mdp_lib.TabularMDP, result: TDResult, state: int, action:
     frac = jnp.linspace(0.0, 1.0, num_points)  # (M,)
     noises = jnp.asarray([noise_interval(mdp, k) for k in result.kappas], dtype=jnp.float32)  # (n_runs, 2)
     z0 = (1.0 - frac)[None] * noises[:, :1] + frac[None] * noises[:, 1:]  # (n_runs, M)
-    run = jax.jit(jax.vmap(lambda p, z: flow_q_samples(field, p, obs, act, z[None], num_steps)[0]))
+    predicts = result.config.predicts
+    run = jax.jit(jax.vmap(lambda p, z: flow_q_samples(field, p, obs, act, z[None], num_steps, predicts)[0]))
     return np.asarray(z0), np.asarray(run(result.params, z0))
 
 
@@ -714,8 +761,8 @@ def recovery_errors(mdp: mdp_lib.TabularMDP, result: TDResult, *, q_star: np.nda
     Each Q-value of ``stale_error`` is the mean over ``num_noise`` starts ``z0``; the same starts and perturbations
     for every ``j``.
     """
-    if result.kind != "flow":
-        raise ValueError("recovery_errors needs a flow critic's result (train_flow).")
+    if result.kind != "flow" or result.config.predicts != "velocity":
+        raise ValueError("recovery_errors needs a flow critic's result (train_flow) that predicts velocities.")
     q_star = mdp_lib.value_iteration(mdp) if q_star is None else q_star
     config, K = result.config, result.config.flow_steps
     field = flow_field(mdp, config)
@@ -763,8 +810,8 @@ def z_paths(mdp: mdp_lib.TabularMDP, result: TDResult, state: int, action: int, 
 
     Returns ``t (K + 1,)`` and ``z (num_points, K + 1)`` (member mean at every step) of run ``run`` of a flow result.
     """
-    if result.kind != "flow":
-        raise ValueError("z_paths needs a flow critic's result (train_flow).")
+    if result.kind != "flow" or result.config.predicts != "velocity":
+        raise ValueError("z_paths needs a flow critic's result (train_flow) that predicts velocities.")
     config, K = result.config, result.config.flow_steps
     field = flow_field(mdp, config)
     params = jax.tree_util.tree_map(lambda x: x[run], result.params)
