@@ -101,6 +101,15 @@ def _outside_fences(text: str) -> list[str]:
     return lines
 
 
+CODE_FENCE = re.compile(r"^[ \t]*(`{3,})(?![`{])[\w+-]*[ \t]*\n(.*?)^[ \t]*\1[ \t]*$", re.M | re.S)
+
+
+def _fenced_code(text: str) -> list[str]:
+    """Lines of the code blocks of a markdown cell (```bash, ```python, plain ```), nested in directives or not;
+    directive fences (```{exercise}) hold prose, which wraps, and are not code."""
+    return [line for m in CODE_FENCE.finditer(text) for line in m.group(2).splitlines()]
+
+
 def _check_title(text: str, where: str) -> None:
     lines = [line for line in text.splitlines() if line.strip()]
     assert lines and lines[0].startswith("# "), f"{where}: must start with a level-1 '# Title' heading"
@@ -157,9 +166,19 @@ def test_notebook_meta(path):
 
     markdown = [c for c in cells if c["cell_type"] == "markdown"]
     assert markdown, f"{name}: no markdown cell with the title"
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] == "markdown":  # code blocks in prose are shown in the same code column
+            long = [line for line in _fenced_code(_source(cell)) if len(line) > CODE_COLUMNS]
+            assert not long, f"{name}: cell {i} has code-block lines over {CODE_COLUMNS} characters: {long}"
     _check_title(_source(markdown[0]), f"{name} (first markdown cell)")
     h1 = [line for c in markdown for line in _outside_fences(_source(c)) if re.match(r"# \S", line)]
     assert len(h1) == 1, f"{name}: exactly one level-1 heading expected (the title), found {len(h1)}"
+
+
+def test_code_blocks_in_markdown_are_found_and_directive_prose_is_not():
+    text = ("Text\n```bash\nrun it\n```\n````{solution} x\n:class: dropdown\n\n```python\nx = 1\n```\n````\n"
+            "```{exercise} A long title\nprose that wraps\n```\n")
+    assert _fenced_code(text) == ["run it", "x = 1"]
 
 
 def test_needed_extras_follow_the_imports():
