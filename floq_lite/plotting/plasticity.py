@@ -10,6 +10,7 @@ from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 
 from floq_lite.reporting import final_success
 from floq_lite.studies import plasticity as pl
@@ -209,6 +210,8 @@ def plot_ablations(study: Mapping[str, Any], problem: str, *, source: str):
     ax.set_xticks(np.arange(len(phases)), [p.replace(" the ", "\nthe ").replace(" backup", "\nbackup")
                                              for p in phases], fontsize=8)
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))  # 0.5, 1, 2 rather than 5 x 10^-1
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}" if round(10 * y) in (5, 6, 8, 20) else ""))
     ax.set_ylabel("final mean |Q - Q*|")
     ax.set_title(f"{problem}: the follow-up's ablations ({source})", fontsize=10)
     legend_beside(ax)
@@ -295,6 +298,7 @@ def plot_freeze_runs(plain: Mapping[str, Any], frozen: Mapping[str, Any], *, tit
                       label=label, count_seeds=False, alpha=0.15)
         ax.axvline(pair["freeze_at"], color="black", linewidth=0.8, linestyle=":")
         ax.set(xlabel="training step", ylim=(-0.05, 1.05))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1000:g}k"))  # 300000 labels collide
         ax.set_title(f"{name} ({seeds}), frozen at {pair['freeze_at']:,}", fontsize=9)
     axes[0, 0].set_ylabel("success rate")
     env = next(iter(frozen["agents"].values()))["env_name"]
