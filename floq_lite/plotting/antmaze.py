@@ -24,9 +24,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.patches import Rectangle
 
 from floq_lite.reporting import PAPER_RESULTS, final_success, k_table
-from floq_lite.plotting.bands import seed_band
-
-_COLORS = {"floq": "tab:blue", "fql": "tab:orange"}
+from floq_lite.plotting.bands import AGENT_COLORS as _COLORS, seed_band
 
 
 # --- labels ---------------------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+AGENT_COLORS = {"floq": "tab:blue", "fql": "tab:orange"}  # one colour per agent in every chapter's figures
+
 
 def seed_band(ax, x: Sequence[float], runs: Any, *, color: str | None, label: str | None = None,
               count_seeds: bool = True, linestyle: str = "-", marker: str | None = None, alpha: float = 0.2) -> None:
@@ -21,4 +23,4 @@ def seed_band(ax, x: Sequence[float], runs: Any, *, color: str | None, label: st
         ax.fill_between(x, np.nanmin(runs, axis=0), np.nanmax(runs, axis=0), color=color, alpha=alpha, linewidth=0)
 
 
-__all__ = ["seed_band"]
+__all__ = ["AGENT_COLORS", "seed_band"]

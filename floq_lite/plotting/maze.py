@@ -25,11 +25,9 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from floq_lite.data.navigate import MazeGrid
-from floq_lite.plotting.bands import seed_band
+from floq_lite.plotting.bands import AGENT_COLORS as _COLORS, seed_band
 from floq_lite.reporting import grid_points
 from floq_lite.plotting.legibility import legend_below
-
-_COLORS = {"floq": "tab:blue", "fql": "tab:orange"}
 
 
 # --- run logs ---------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from matplotlib.ticker import FuncFormatter
 from floq_lite.reporting import final_success
 from floq_lite.studies import plasticity as pl
 from floq_lite.plotting.antmaze import hardware_label
-from floq_lite.plotting.bands import seed_band
+from floq_lite.plotting.bands import AGENT_COLORS, seed_band
 from floq_lite.plotting.legibility import legend_below, legend_beside
 
 WIDTH_IN = 7.8
@@ -277,8 +277,7 @@ def freeze_pairs(plain: Mapping[str, Any], frozen: Mapping[str, Any]) -> dict[st
             "seeds": seeds, "steps": steps, "freeze_at": at, "curves": curves,
             "final": {k: final_success(steps, v, n) for k, v in curves.items()},  # (S,) each
             "identical_until": steps[first_diff - 1] if first_diff else None,
-            "last_n": n, "wall_time_s": {"plain": p.get("wall_time_s"), "frozen": f.get("wall_time_s")},
-            "hardware": f.get("hardware"),
+            "last_n": n, "hardware": f.get("hardware"),
         }
     return pairs
 
@@ -288,9 +287,8 @@ def plot_freeze_runs(plain: Mapping[str, Any], frozen: Mapping[str, Any], *, tit
     band), one panel per agent, the freeze step dotted."""
     pairs = freeze_pairs(plain, frozen)
     fig, axes = plt.subplots(1, len(pairs), figsize=(WIDTH_IN, 3.2), sharey=True, squeeze=False)
-    colors = {"floq": "tab:blue", "fql": "tab:orange"}
     for ax, (name, pair) in zip(axes[0], pairs.items()):
-        color = colors.get(frozen["agents"][name]["agent"], "tab:gray")
+        color = AGENT_COLORS.get(frozen["agents"][name]["agent"], "tab:gray")
         seeds = f"seeds {pair['seeds'][0]}-{pair['seeds'][-1]}"
         for key, style, marker in (("plain", "-", "o"), ("frozen", "--", "s")):
             label = "features learning" if key == "plain" else "features frozen"
