@@ -98,6 +98,10 @@ def test_vmapped_seeds_equal_sequential_seeds(setup):
     name, agent, data, batches = setup
     cls = CLASSES[name]
     agents = cls.create_seeds([0, 3], data["observations"], data["actions"], agent.config)
+    for s, seed in enumerate([0, 3]):  # the jitted, vmapped initialisation is the eager one, bit for bit
+        eager = cls.create(seed, data["observations"], data["actions"], agent.config)
+        for got, want in zip(jax.tree.leaves(_take(agents.params, s)), jax.tree.leaves(eager.params)):
+            np.testing.assert_array_equal(got, want)
     per_seed = jax.tree.map(lambda x: x[:2], batches)  # seed s gets batch s
     new, info = cls.update_seeds(agents, per_seed)
     for s, seed in enumerate([0, 3]):

@@ -1,11 +1,13 @@
 """HL-Gauss encoding of z, its support, min-max scaling and the time features."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax.scipy.stats import norm
 
 from floq_lite.networks.embeddings import (
+    hl_gauss_embed_matmul,
     hl_gauss_embed,
     hl_gauss_support,
     minmax_embed,
@@ -75,3 +77,25 @@ def test_time_features_values():
     np.testing.assert_allclose(f[0], 1.0)
     with pytest.raises(ValueError, match="cos, fourier, raw"):
         time_features(t, "sin")
+
+
+def test_hl_gauss_matmul_equals_the_histogram_times_the_kernel():
+    """The integration loop's product (differenced kernel, no histogram) against the straightforward
+    hl_gauss_embed(z) @ W, per member, in value and in its gradient with respect to W; z inside the support, near
+    its ends, and so far outside that the one-hot fallback applies."""
+    support = hl_gauss_support(-100.0, 0.0, 51)
+    z = jnp.array([-150.0, -101.0, -99.0, -73.2, -50.0, -0.5, 1.0, 40.0, 1e4, -1e4]).reshape(2, 5, 1)  # (L, N, 1)
+    kernel = jax.random.normal(jax.random.PRNGKey(0), (2, 50, 8))  # (L, M, H)
+    matmul = lambda x, k: jnp.einsum("lnd,ldh->lnh", x, k)  # noqa: E731
+
+    def straight(k):
+        return matmul(hl_gauss_embed(z, support, 16.0), k)
+
+    def fast(k):
+        return hl_gauss_embed_matmul(z, support, 16.0, k, matmul)
+
+    np.testing.assert_allclose(fast(kernel), straight(kernel), rtol=1e-5, atol=2e-6)
+    np.testing.assert_allclose(fast(kernel)[1, 3:], kernel[1, [-1, 0]], rtol=1e-6)  # far above, far below
+    cot = jax.random.normal(jax.random.PRNGKey(1), (2, 5, 8))
+    grad = lambda f: jax.grad(lambda k: jnp.sum(f(k) * cot))(kernel)  # noqa: E731
+    np.testing.assert_allclose(grad(fast), grad(straight), rtol=1e-5, atol=2e-6)

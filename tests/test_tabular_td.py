@@ -5,6 +5,7 @@ Sizes are the notebook's teach sizes with fewer steps; the tolerances were set f
 """
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -220,6 +221,22 @@ def test_recovery_errors_and_z_paths(flow_result):
     np.testing.assert_allclose(z[:, 0], np.linspace(low, high, 5), rtol=1e-5)
     with pytest.raises(ValueError, match="flow"):
         td.recovery_errors(MAZE, td.train_monolithic(MAZE, SHORT, seeds=(0,), q_star=Q_STAR))
+
+
+def test_rolled_integration_matches_the_unrolled_steps(flow_result):
+    """recovery_errors integrates with traced bounds (one rolled loop); every (start, stop) must give the Euler steps
+    of the plain unrolled loop that z_paths uses."""
+    cfg, K = flow_result.config, flow_result.config.flow_steps
+    field = td.flow_field(MAZE, cfg)
+    params = jax.tree_util.tree_map(lambda x: x[0], flow_result.params)
+    obs, act = td.pair_inputs(MAZE, cfg, [0, 3, 7], [1, 2, 0])
+    ctx = td.sa_features(params, obs, act)
+    z0 = jnp.broadcast_to(jnp.array([[-2.0], [-0.5], [-1.0]])[None], (cfg.num_ensembles, 3, 1))
+    rolled = jax.jit(lambda z, a, b: td._integrate_range(field, params, ctx, z, a, b, K))
+    for start, stop in ((0, K), (0, 0), (0, 3), (3, K), (K, K)):
+        want = td._integrate_steps(field, params, ctx, z0, start, stop, K)
+        np.testing.assert_allclose(rolled(z0, start, stop), want, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(rolled(z0, 0, K), z0)  # the steps do move z
 
 
 def test_new_config_fields_are_validated():

@@ -202,7 +202,9 @@ class AgentMethods:
         """``S`` independent agents stacked on a leading seed axis (``jax.vmap`` of ``create``), sharded over the
         local devices when there are several."""
         seeds = as_seed_array(seeds)
-        agents = jax.vmap(lambda s: cls.create(s, ex_observations, ex_actions, config))(seeds)
+        # jitted: one compilation instead of hundreds of eager vmapped ops; the parameters are bit-identical either
+        # way (tests/test_agents.py)
+        agents = jax.jit(jax.vmap(lambda s: cls.create(s, ex_observations, ex_actions, config)))(seeds)
         return shard_seeds(agents)
 
     @staticmethod

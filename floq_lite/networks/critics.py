@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from floq_lite.networks.embeddings import (
     hl_gauss_embed,
+    hl_gauss_embed_matmul,
     hl_gauss_support,
     minmax_embed,
     time_embed_dim,
@@ -257,14 +258,27 @@ def sa_features(params: Params, observations: Array, actions: Array, member_matm
     return _member_matmul(sa, kernel[:, :d_sa], member_matmul) + bias[:, None, :]  # (M, N, H)
 
 
+def _zt_product(field: VelocityField, z: Array, t: Array, kernel: Array, member_matmul: str) -> Array:
+    """``field.embed_zt(z, t) @ kernel`` per member, ``kernel (M, zt_dim, H)`` -> ``(M, N, H)``; the HL-Gauss block
+    goes through :func:`~floq_lite.networks.embeddings.hl_gauss_embed_matmul` (no histogram is built)."""
+    if field.z_embed != "hl_gauss":
+        return _member_matmul(field.embed_zt(z, t), kernel, member_matmul)
+    num_z = z_embed_dim(field.z_embed, field.num_bins)
+    support = hl_gauss_support(field.q_min, field.q_max, field.num_bins)
+    matmul = lambda x, k: _member_matmul(x, k, member_matmul)  # noqa: E731
+    h_z = hl_gauss_embed_matmul(z, support, field.sigma, kernel[:, :num_z], matmul)  # (M, N, H)
+    t_feat = time_features(jnp.broadcast_to(jnp.asarray(t, z.dtype), (z.shape[1], 1)), field.time_embed,
+                           field.time_embed_dim)  # (N, D_t), shared by the members
+    return h_z + _member_matmul(t_feat.astype(z.dtype), kernel[:, num_z:], member_matmul)
+
+
 def velocity_from_features(
     field: VelocityField, params: Params, h_sa: Array, z: Array, t: Array, member_matmul: str = "auto"
 ) -> Array:
     """Velocities from precomputed :func:`sa_features`: ``h_sa (M, N, H)``, ``z (M, N, 1)``, ``t`` -> ``(M, N, 1)``."""
     dense, norms = _layers(params)
-    zt = field.embed_zt(z, t)  # (M, N, zt_dim)
     kernel0 = dense[0]["kernel"]
-    h = h_sa + _member_matmul(zt, kernel0[:, kernel0.shape[1] - zt.shape[-1] :], member_matmul)
+    h = h_sa + _zt_product(field, z, t, kernel0[:, kernel0.shape[1] - field.zt_dim :], member_matmul)
     for i, layer in enumerate(dense):
         if i > 0:
             h = _member_matmul(h, layer["kernel"], member_matmul) + layer["bias"][:, None, :]
