@@ -100,8 +100,10 @@ def test_vmapped_seeds_equal_sequential_seeds(setup):
     agents = cls.create_seeds([0, 3], data["observations"], data["actions"], agent.config)
     for s, seed in enumerate([0, 3]):  # the jitted, vmapped initialisation is the eager one, bit for bit
         eager = cls.create(seed, data["observations"], data["actions"], agent.config)
-        for got, want in zip(jax.tree.leaves(_take(agents.params, s)), jax.tree.leaves(eager.params)):
-            np.testing.assert_array_equal(got, want)
+        got, want = jax.tree.leaves(jax.tree.map(lambda x: x[s], agents)), jax.tree.leaves(eager)
+        assert len(got) == len(want)  # parameters, optimiser state and key
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
     per_seed = jax.tree.map(lambda x: x[:2], batches)  # seed s gets batch s
     new, info = cls.update_seeds(agents, per_seed)
     for s, seed in enumerate([0, 3]):

@@ -202,9 +202,12 @@ class AgentMethods:
         """``S`` independent agents stacked on a leading seed axis (``jax.vmap`` of ``create``), sharded over the
         local devices when there are several."""
         seeds = as_seed_array(seeds)
-        # jitted: one compilation instead of hundreds of eager vmapped ops; the parameters are bit-identical either
-        # way (tests/test_agents.py)
-        agents = jax.jit(jax.vmap(lambda s: cls.create(s, ex_observations, ex_actions, config)))(seeds)
+        # One compiled program for the whole initialisation (floq at teach size, measured once on a 2-core CPU: 3.2 s
+        # instead of 4.1 s eager), bit-identical to the eager one (tests/test_agents.py). create reads only the
+        # first row of the examples, so only that row is passed: a dataset never becomes a compiled constant.
+        ex_obs, ex_act = jnp.asarray(ex_observations)[:1], jnp.asarray(ex_actions)[:1]
+        create = jax.vmap(lambda s, o, a: cls.create(s, o, a, config), in_axes=(0, None, None))
+        agents = jax.jit(create)(seeds, ex_obs, ex_act)
         return shard_seeds(agents)
 
     @staticmethod

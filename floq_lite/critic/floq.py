@@ -29,6 +29,8 @@ straightforward path in ``tests/test_floq_critic.py``):
 5. *Rolled loop.* ``lax.fori_loop`` (via :func:`floq_lite.flow.integrate`) rather than a Python-unrolled loop: at
    paper size on the 2-core CPU the unrolled K=8 loop compiled ~1.7x slower and ran no faster (1.96 s vs 1.72 s for
    the fused integration under load).
+6. *HL-Gauss product.* Each Euler step needs ``embed(z) @ W_z``, not the histogram: it is computed as one product of
+   the normalised CDF values with a differenced kernel (:func:`floq_lite.networks.embeddings.hl_gauss_embed_matmul`).
 """
 
 from __future__ import annotations

@@ -38,6 +38,12 @@ Params = Any
 _LN_EPS = 1e-6  # flax.linen.LayerNorm's default epsilon
 
 
+def _check_member_z(z: Array) -> None:
+    if z.ndim != 3 or z.shape[-1] != 1:
+        raise ValueError(f"z must have shape (E, N, 1), got {z.shape}; tile a shared z0 with "
+                         "floq_lite.critic.floq.tile_ensemble(z0, E).")
+
+
 class VelocityField(nn.Module):
     """floq's critic velocity field, an ensemble of ``E`` MLPs; member ``e`` integrates its own ``z[e]``.
 
@@ -70,9 +76,7 @@ class VelocityField(nn.Module):
 
     def embed_zt(self, z: Array, t: Array) -> Array:
         """``[embed(z), feat(t)]``: ``z (M, N, 1)``, ``t`` scalar or ``(N, 1)`` -> ``(M, N, zt_dim)``. No parameters."""
-        if z.ndim != 3 or z.shape[-1] != 1:
-            raise ValueError(f"z must have shape (E, N, 1), got {z.shape}; tile a shared z0 with "
-                             "floq_lite.critic.floq.tile_ensemble(z0, E).")
+        _check_member_z(z)
         if self.z_embed == "hl_gauss":
             support = hl_gauss_support(self.q_min, self.q_max, self.num_bins)
             z_feat = hl_gauss_embed(z, support, self.sigma)  # (M, N, num_bins - 1)
@@ -263,6 +267,7 @@ def _zt_product(field: VelocityField, z: Array, t: Array, kernel: Array, member_
     goes through :func:`~floq_lite.networks.embeddings.hl_gauss_embed_matmul` (no histogram is built)."""
     if field.z_embed != "hl_gauss":
         return _member_matmul(field.embed_zt(z, t), kernel, member_matmul)
+    _check_member_z(z)
     num_z = z_embed_dim(field.z_embed, field.num_bins)
     support = hl_gauss_support(field.q_min, field.q_max, field.num_bins)
     matmul = lambda x, k: _member_matmul(x, k, member_matmul)  # noqa: E731

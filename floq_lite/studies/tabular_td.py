@@ -744,8 +744,8 @@ def _integrate_steps(field: VelocityField, params, ctx: Array, z: Array, start: 
 
 
 def _integrate_range(field: VelocityField, params, ctx: Array, z: Array, start: Array, stop: Array, num_steps: int):
-    """:func:`_integrate_steps` with traced bounds, as one rolled loop: the same Euler steps, but compiled once for
-    every ``(start, stop)`` (unrolling the ``K + 1`` corrupted integrations of :func:`recovery_errors` made its
+    """:func:`_integrate_steps` with traced bounds, as one rolled loop: the same Euler steps, compiled once and
+    reused for all ``(start, stop)`` (unrolling the ``K + 1`` corrupted integrations of :func:`recovery_errors` made its
     compilation grow as ``K^2``: 19 s of a 2,000-step maze6 cell at ``K = 8``)."""
     def step(i, z):
         return z + velocity_from_features(field, params, ctx, z, i / num_steps) / num_steps
