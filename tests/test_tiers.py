@@ -43,9 +43,11 @@ def test_progress_bars_for_people_not_for_ci_or_built_pages(monkeypatch):
         tiers.show_progress()
 
 
-def test_make_book_turns_progress_bars_off():
+def test_make_book_turns_progress_bars_off_and_keeps_the_compilation_cache():
     from pathlib import Path
 
     book_recipe = Path(__file__).resolve().parents[1].joinpath("Makefile").read_text().split("\nbook:")[1]
-    build_line = next(line for line in book_recipe.splitlines() if "jupyter-book build" in line)
+    commands = book_recipe.split("\n\n")[0].replace("\\\n", " ")  # one line per shell command
+    build_line = next(line for line in commands.splitlines() if "jupyter-book build" in line)
     assert f"{tiers.PROGRESS_ENV_VAR}=0" in build_line
+    assert "JAX_COMPILATION_CACHE_DIR=" in build_line
