@@ -20,12 +20,16 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # (Re)install when the package metadata or the pinned versions change; the package itself is editable.
 # constraints.txt pins every package to a tested version (pyproject.toml keeps open ranges, which Colab needs).
+# uv (pinned too) installs the same pins as pip in a fraction of the time (2-core CPU, warm caches: 4 s vs 50 s);
+# where uv cannot be installed or fails, pip does it.
+SPEC := -c constraints.txt -e ".[book,dev,ogbench]"
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "floq-book needs Python >= 3.11 (set PYTHON=python3.11)"'
 	@start=$$(date +%s); \
 	(test -x $(PY) || $(PYTHON) -m venv $(VENV)) && \
-	$(PY) -m pip install -q --upgrade pip && \
-	$(PY) -m pip install -q -c constraints.txt -e ".[book,dev,ogbench]" && \
+	{ { $(PY) -m pip install -q -c constraints.txt uv && $(BIN)/uv pip install --python $(PY) -q $(SPEC); } || \
+	  { echo "[make] uv failed (above): installing with pip"; \
+	    $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q $(SPEC); }; } && \
 	echo "[make] installed floq_lite[book,dev,ogbench] into $(VENV) in $$(( $$(date +%s) - start ))s" && touch $@
 
 install: $(VENV)/.installed
@@ -93,6 +97,6 @@ clean:
 constraints:
 	rm -rf _build/constraints-venv && $(PYTHON) -m venv _build/constraints-venv && \
 	_build/constraints-venv/bin/pip install -q --upgrade pip && \
-	_build/constraints-venv/bin/pip install -q -e ".[book,dev,ogbench]" && \
+	_build/constraints-venv/bin/pip install -q uv -e ".[book,dev,ogbench]" && \
 	{ head -2 constraints.txt; _build/constraints-venv/bin/pip freeze --exclude-editable | grep -v '^floq-lite'; } \
 	  > constraints.new && mv constraints.new constraints.txt && echo "[make] constraints.txt refreshed"

@@ -46,6 +46,7 @@ import numpy as np
 from floq_lite.agents import AGENT_CLASSES, check_batch_finite
 from floq_lite.agents._common import BATCH_KEYS
 from floq_lite.atomic import atomic_write_bytes
+from floq_lite.jitting import jit_once
 from floq_lite.config import FloqConfig, FQLConfig, env_base_name, make_config, with_reward_range
 from floq_lite.tiers import current_tier
 
@@ -264,7 +265,7 @@ def train_chunk(agents: Any, dataset: dict[str, jax.Array], keys: jax.Array, sta
     return jax.vmap(one_seed)(agents, keys)
 
 
-@partial(jax.jit, static_argnames=("batch_size",))
+@partial(jit_once, static_argnames=("batch_size",))  # runs once per log interval: compile time is its cost
 def validation_losses(agents: Any, dataset: dict[str, jax.Array], keys: jax.Array, step: jax.Array,
                       batch_size: int) -> dict[str, jax.Array]:
     """The training losses of every seed on one validation batch, without a gradient step: infos ``(S,)``.

@@ -11,6 +11,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from floq_lite.actor import fql as actor_lib  # both agents act with FQL's one-step policy
+from floq_lite.jitting import jit_once
 from floq_lite.networks.critics import freeze_features
 
 Array = jax.Array
@@ -202,12 +203,12 @@ class AgentMethods:
         """``S`` independent agents stacked on a leading seed axis (``jax.vmap`` of ``create``), sharded over the
         local devices when there are several."""
         seeds = as_seed_array(seeds)
-        # One compiled program for the whole initialisation (floq at teach size, measured once on a 2-core CPU: 3.2 s
-        # instead of 4.1 s eager), bit-identical to the eager one (tests/test_agents.py). create reads only the
+        # One program for the whole initialisation, compiled without optimisation passes (it runs once:
+        # floq_lite/jitting.py), bit-identical to the eager one (tests/test_agents.py). create reads only the
         # first row of the examples, so only that row is passed: a dataset never becomes a compiled constant.
         ex_obs, ex_act = jnp.asarray(ex_observations)[:1], jnp.asarray(ex_actions)[:1]
         create = jax.vmap(lambda s, o, a: cls.create(s, o, a, config), in_axes=(0, None, None))
-        agents = jax.jit(create)(seeds, ex_obs, ex_act)
+        agents = jit_once(create)(seeds, ex_obs, ex_act)
         return shard_seeds(agents)
 
     @staticmethod

@@ -143,8 +143,8 @@ def plan(tier: str | None = None) -> list[Cell]:
     if tier == "smoke":
         return [Cell("maze6", c, 16, 40) for c in ("monolithic", "flow-K2")]
     if tier == "teach":
-        # about 45 s on a 2-core CPU: chapter 3's maze, where K's effect and the gap to the MLP already show
-        return [Cell("maze6", c, 64, 2000) for c in ("monolithic", "flow-K1", "flow-K4")]
+        # about 35 s on a 2-core CPU: chapter 3's maze, where K's effect and the gap to the MLP already show
+        return [Cell("maze6", c, 64, 1000) for c in ("monolithic", "flow-K1", "flow-K4")]
     steps = {"maze6": 8000, "maze11": 20000, "maze15": 20000}
     cells = [Cell(p, c, 64, steps[p]) for p in ("maze6", "maze11") for c in critics]
     cells += [Cell("maze15", c, 64, steps["maze15"]) for c in ("monolithic", "deep-mlp", "flow-K1", "flow-K8")]

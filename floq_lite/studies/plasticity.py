@@ -105,7 +105,7 @@ def plan(tier: str | None = None) -> list[Cell]:
     if tier == "smoke":
         return [Cell("freeze", "maze6", c, 40, width=16) for c in CRITICS]
     if tier == "teach":
-        return [Cell("freeze", "maze6", c, 1000) for c in CRITICS]  # about a minute on a 2-core CPU
+        return [Cell("freeze", "maze6", c, 600) for c in CRITICS]  # about 45 s on a 2-core CPU, mostly compiling
     steps = {"maze6": 6000, "maze11": 12000}
     return [Cell(e, p, c, steps[p]) for p in ("maze6", "maze11") for e in EXPERIMENTS for c in CRITICS
             if e != "ablations" or p == "maze11"]

@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 from floq_lite.studies import mdp as mdp_lib
 from floq_lite.critic import floq as floq_critic
 from floq_lite.flow import sample_time, sample_uniform_noise
+from floq_lite.jitting import jit_once
 from floq_lite.networks.critics import (
     ResValue,
     field_features,
@@ -475,7 +476,9 @@ def _compiled(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig):
                         "mean_abs": jnp.mean(jnp.abs(x), axis=1), "norm_t": norms})
         return out
 
-    return jax.jit(jax.vmap(start)), jax.jit(jax.vmap(chunk)), jax.jit(jax.vmap(table)), jax.jit(jax.vmap(summary))
+    # start runs once: compiled without optimisation passes (floq_lite/jitting.py); its parameters are those of the
+    # default compilation bit for bit, its first Q-table agrees to float rounding
+    return jit_once(jax.vmap(start)), jax.jit(jax.vmap(chunk)), jax.jit(jax.vmap(table)), jax.jit(jax.vmap(summary))
 
 
 def _diagnostics(summaries) -> dict[str, np.ndarray]:
