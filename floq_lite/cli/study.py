@@ -1,6 +1,6 @@
 """``floq-lite study NAME``: the book's known-answer sweeps, written as small artifacts.
 
-floq-lite study iterative-compute [--tier smoke|teach|paper] [--out DIR] [--from-artifact JSON] [--no-progress]
+floq-lite study NAME [--tier smoke|teach|paper] [--out DIR] [--from-artifact JSON] [--no-progress]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 HELP = "run a known-answer study of the book (resumable; writes small JSON artifacts)"
 
 STUDIES = {
+    "noise-coverage": "chapter 3: the flow critic's noise interval (floq_lite.studies.noise_coverage)",
     "iterative-compute": "chapter 7: when do K integration steps pay? (floq_lite.studies.iterative_compute)",
     "plasticity": "chapter 8: plastic features, freezing and shifting targets (floq_lite.studies.plasticity)",
 }
@@ -29,6 +30,7 @@ examples:
   floq-lite study iterative-compute --tier paper --out runs/iterative-compute
   cp runs/iterative-compute/iterative_compute.json floq_lite/artifacts/     # what chapter 7 plots
   floq-lite study plasticity --tier paper --out runs/plasticity            # chapter 8's plasticity.json
+  floq-lite study noise-coverage --tier paper --out runs/noise-coverage    # chapter 3's noise_coverage.json
   floq-lite study iterative-compute --tier paper --out runs/ic \
       --from-artifact floq_lite/artifacts/iterative_compute.json           # only the cells it lacks
 """
@@ -48,11 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from floq_lite.studies import iterative_compute, plasticity
+    from floq_lite.studies import iterative_compute, noise_coverage, plasticity
     from floq_lite.studies._sweep import ResumeMismatch
     from floq_lite.tiers import current_tier
 
-    module = {"iterative-compute": iterative_compute, "plasticity": plasticity}[args.name]
+    module = {"iterative-compute": iterative_compute, "noise-coverage": noise_coverage,
+              "plasticity": plasticity}[args.name]
     tier = current_tier(args.tier)
     out = args.out or f"runs/study-{args.name}-{tier}"
     earlier = None
