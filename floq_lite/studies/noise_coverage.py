@@ -89,7 +89,7 @@ def run_cell(cell: Cell, seeds: Sequence[int], progress: bool = False) -> dict[s
         "q_error_curve": rounded(flows.q_error),
         "final_q_error": rounded(final),
         "greedy_agreement": rounded(agree),
-        "z0_spread": rounded(q_std[:, maze.nonterminal].mean(axis=1)),
+        "z0_spread": rounded(q_std[:, maze.nonterminal].mean(axis=(1, 2))),  # (n_runs,)
         "pair": {"state": state, "action": action, "q_star": float(q_star[state, action]),
                  "q_of_z0": rounded(q_of_z0, 4)},
         "summary": ", ".join(f"kappa {k}: |Q - Q*| {final[np.isclose(flows.kappas, k)].mean():.3f}"
