@@ -1,15 +1,18 @@
-"""The sweeps behind chapters 7 and 8 (floq_lite.studies.iterative_compute / plasticity): their plans, the
-FLOP matching of chapter 7's baselines, the goals of chapter 8, and the resumable artifact both write."""
+"""The sweeps behind chapters 3, 7 and 8 (floq_lite.studies.noise_coverage / iterative_compute / plasticity): their
+plans, the FLOP matching of chapter 7's baselines, the goals of chapter 8, and the resumable artifacts they write."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
+from floq_lite import reporting
 from floq_lite.studies import iterative_compute as ic
 from floq_lite.studies import mdp as mdp_lib
+from floq_lite.studies import noise_coverage as nc
 from floq_lite.studies import plasticity as pl
 from floq_lite.studies import tabular_td as td
 
@@ -112,3 +115,32 @@ def test_iterative_compute_smoke_study_measures_every_cell(tmp_path):
     for key, cell in study["cells"].items():
         error = ic.final_error(cell)
         assert error.shape == (2,) and np.all(np.isfinite(error)) and np.all(error > 0), key
+
+
+def test_noise_coverage_smoke_study_keeps_each_coverage_apart(tmp_path):
+    study = nc.run_study(tmp_path, "smoke", progress=False, log=lambda line: None)
+    assert study["format"] == nc.FORMAT and study["seeds"] == [0, 1]
+    cell = nc.the_cell(study)
+    curves, starts = nc.by_kappa(cell, "q_error_curve"), nc.by_kappa(cell, "q_of_z0")
+    assert set(curves) == set(nc.KAPPAS)
+    for kappa in nc.KAPPAS:
+        assert curves[kappa].shape == (2, len(cell["steps"])) and np.all(np.isfinite(curves[kappa]))
+        assert starts[kappa].shape[0] == 2
+    # the coverages train side by side in one vmap, yet each run is the run it would be alone
+    maze = mdp_lib.make_maze()
+    alone = td.train_flow(maze, nc.chapter_config("smoke"), (0, 1))
+    np.testing.assert_allclose(nc.by_kappa(cell, "final_q_error")[0.1], alone.q_error[:, -1], rtol=1e-4)
+    # a narrow interval leaves the integrated value nearly independent of the start, a wide one does not
+    spread = nc.by_kappa(cell, "z0_spread")
+    assert spread[0.01].shape == (2,) and spread[0.01].mean() < spread[1.0].mean()
+
+
+def test_the_committed_noise_coverage_study_is_the_planned_one():
+    study = reporting.load_artifact("noise_coverage")
+    cell = nc.the_cell(study)
+    assert study["format"] == nc.FORMAT and study["tier"] == "paper"
+    assert tuple(study["seeds"]) == nc.study_seeds("paper") and len(study["seeds"]) >= 5
+    planned = dataclasses.asdict(nc.chapter_config("paper"))
+    assert cell["config"] == json.loads(json.dumps(planned))  # the chapter's sizes, as the code plans them now
+    assert sorted(set(cell["kappas"])) == sorted(nc.KAPPAS)
+    assert study["git"]["commit"] and study["hardware"]["cpu_count"] >= 1 and study["wall_time_s"] > 0
