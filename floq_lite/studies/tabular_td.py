@@ -65,10 +65,6 @@ Array = jax.Array
 KINDS: tuple[str, ...] = ("monolithic", "resnet", "flow")
 BACKUPS: tuple[str, ...] = ("expected", "distributional")
 DORMANT_TAU = 0.1  # a unit is dormant below a tenth of its layer's mean activity (Sokar et al. use 0.025-0.1)
-# Runs trained together in one vmapped pass; more run one group after another. A whole 15-run sweep cell (5 seeds x
-# 3 noise coverages) vmapped at once outgrows the CPU's caches: on chapter 7's 11x11 maze with K = 8, 56 ms per
-# update all at once, 40 ms in groups of 5 (2-core CPU). Groups are exact: each run is computed on its own either way.
-RUN_GROUP = 5
 
 
 @dataclass(frozen=True)
@@ -423,8 +419,7 @@ def _make_critic(kind: str, prob: _Problem, mdp: mdp_lib.TabularMDP, config: TDC
 def _compiled(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig):
     """Jitted ``start(keys, noises)`` and ``run_chunk(states)`` for one critic kind, cached per (kind, mdp, config).
 
-    Both are ``vmap``-ped over runs (``run_chunk`` in groups of :data:`RUN_GROUP`); they return the Q-tables
-    ``(n_runs, S, A)`` so errors are measured outside.
+    Both are ``vmap``-ped over runs; they return the Q-tables ``(n_runs, S, A)`` so errors are measured outside.
     """
     dataset = (mdp_lib.transition_dataset(mdp) if config.dataset_size == 0
                else mdp_lib.sampled_dataset(mdp, config.dataset_size, seed=config.dataset_seed))
@@ -483,10 +478,7 @@ def _compiled(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig):
 
     # start runs once: compiled without optimisation passes (floq_lite/jitting.py); its parameters are those of the
     # default compilation bit for bit, its first Q-table agrees to float rounding
-    def run_chunk(states):  # (n_runs, ...) -> (n_runs, ...), RUN_GROUP runs per vmapped pass
-        return jax.lax.map(chunk, states, batch_size=RUN_GROUP)
-
-    return jit_once(jax.vmap(start)), jax.jit(run_chunk), jax.jit(jax.vmap(table)), jax.jit(jax.vmap(summary))
+    return jit_once(jax.vmap(start)), jax.jit(jax.vmap(chunk)), jax.jit(jax.vmap(table)), jax.jit(jax.vmap(summary))
 
 
 def _diagnostics(summaries) -> dict[str, np.ndarray]:
