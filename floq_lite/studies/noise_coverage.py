@@ -124,7 +124,8 @@ def the_cell(study: dict[str, Any]) -> dict[str, Any]:
 
 
 def by_kappa(cell: dict[str, Any], field: str) -> dict[float, np.ndarray]:
-    """``{kappa: rows of field}`` (the rows of that coverage's seeds), e.g. ``by_kappa(cell, "q_error_curve")``."""
+    """``{kappa: rows of field}`` (the rows of that coverage's seeds), e.g. ``by_kappa(cell, "q_error_curve")``;
+    ``"q_of_z0"`` reads the followed pair's values from every start."""
     kappas = np.asarray(cell["kappas"])
     data = cell["pair"][field] if field == "q_of_z0" else cell[field]
     values = np.asarray(data)
