@@ -29,6 +29,11 @@ def rounded(x: Any, digits: int = 5) -> Any:
     return np.round(np.asarray(x, dtype=float), digits).tolist()
 
 
+def config_json(config: Any) -> dict[str, Any]:
+    """A config dataclass as a JSON-ready dict (tuples as lists), as the studies store it in their artifacts."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
 def summary_only(line: str) -> None:
     """A ``log`` for the chapters' live re-runs: only the closing line of :func:`run_cells`, without the (temporary)
     directory it wrote to."""

@@ -38,7 +38,7 @@ import numpy as np
 
 from floq_lite.studies import mdp as mdp_lib
 from floq_lite.studies import tabular_td as td
-from floq_lite.studies._sweep import rounded, run_cells, summary_only
+from floq_lite.studies._sweep import config_json, rounded, run_cells, summary_only
 from floq_lite.tiers import current_tier
 
 FORMAT = "floq_lite.iterative_compute/1"
@@ -175,7 +175,7 @@ def run_cell(cell: Cell, seeds: Sequence[int] = SEEDS, progress: bool = False) -
     out: dict[str, Any] = {
         "cell": dataclasses.asdict(cell),
         "kind": cell.kind,
-        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
+        "config": config_json(cfg),
         "depth": len(cfg.hidden_dims) if cell.kind == "monolithic" else None,
         "resnet_blocks": cfg.resnet_blocks if cell.kind == "resnet" else None,
         "flops_per_q": td.flops_per_q(cell.kind, maze, cfg),

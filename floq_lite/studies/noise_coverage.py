@@ -22,7 +22,7 @@ import numpy as np
 
 from floq_lite.studies import mdp as mdp_lib
 from floq_lite.studies import tabular_td as td
-from floq_lite.studies._sweep import rounded, run_cells
+from floq_lite.studies._sweep import config_json, rounded, run_cells
 from floq_lite.tiers import current_tier, pick
 
 FORMAT = "floq_lite.noise_coverage/1"
@@ -82,7 +82,7 @@ def run_cell(cell: Cell, seeds: Sequence[int], progress: bool = False) -> dict[s
     final = flows.q_error[:, -1]
     return {
         "cell": dataclasses.asdict(cell),
-        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
+        "config": config_json(cfg),
         "kappas": [float(k) for k in flows.kappas],
         "seeds": [int(s) for s in flows.seeds],
         "steps": [int(s) for s in flows.steps],

@@ -43,7 +43,7 @@ import numpy as np
 from floq_lite.studies import iterative_compute as ic
 from floq_lite.studies import mdp as mdp_lib
 from floq_lite.studies import tabular_td as td
-from floq_lite.studies._sweep import rounded, run_cells, summary_only
+from floq_lite.studies._sweep import config_json, rounded, run_cells, summary_only
 from floq_lite.tiers import current_tier
 
 FORMAT = "floq_lite.plasticity/1"
@@ -143,7 +143,7 @@ def run_cell(cell: Cell, seeds: Sequence[int] = ic.SEEDS, progress: bool = False
     goals = goal_cells(cell.problem)
     maze = problem_with_goal(cell.problem, goals[0])
     out: dict[str, Any] = {"cell": dataclasses.asdict(cell), "kind": kind, "seeds": list(seeds),
-                           "goals": [list(g) for g in goals], "config": _jsonable(cfg)}
+                           "goals": [list(g) for g in goals], "config": config_json(cfg)}
     if cell.experiment == "freeze":
         plain, q_star = _train(kind, maze, cfg, seeds, progress)
         frozen, _ = _train(kind, maze, cfg.replace(freeze_features_at=cell.steps // 4), seeds, progress)
@@ -208,10 +208,6 @@ def run_cell(cell: Cell, seeds: Sequence[int] = ic.SEEDS, progress: bool = False
 def noise_phase(m: float) -> str:
     """The phase name of a target-noise level of ``ablations``."""
     return f"target noise ±{m:g}"
-
-
-def _jsonable(cfg: td.TDConfig) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}
 
 
 def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress: bool = True,
