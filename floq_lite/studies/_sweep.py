@@ -96,15 +96,23 @@ def copy_done_cells(out: Path, cells: Sequence[Any], earlier: Mapping[str, Any])
 
 def run_cells(out: str | os.PathLike[str], cells: Sequence[Any], run_cell: Callable[[Any], dict[str, Any]], *,
               artifact: str, header: Mapping[str, Any], log: Callable[[str], None] = print,
-              resume_from: Mapping[str, Any] | None = None) -> dict[str, Any]:
+              resume_from: Mapping[str, Any] | None = None, jobs: int = 1) -> dict[str, Any]:
     """Train every cell into ``out/cells/<key>.json`` (existing ones are kept), then write ``out/<artifact>``:
-    ``header`` + provenance + ``cells`` (by key) + summed ``wall_time_s`` / ``cpu_time_s`` of the cells.
+    ``header`` + provenance + ``cells`` (by key) + summed ``wall_time_s`` / ``cpu_time_s`` of the cells, and
+    ``elapsed_s``, the wall-clock time of the calls that trained them (``calls``: one entry per call).
 
     ``resume_from``: an earlier merged study of the same tier, seeds and problems; its cells are taken as done
     (:func:`copy_done_cells`), so a sweep whose run directory was lost continues from its committed artifact.
+
+    ``jobs > 1`` trains that many cells at once, each in its own process (``run_cell`` must then be picklable, e.g. a
+    ``functools.partial`` of a module-level function). A cell with a ``requires`` attribute (another cell's key)
+    starts only after that cell is done, and among the cells ready to start the largest ``cost`` goes first, so the
+    longest cells do not end up running alone at the end.
     """
     from floq_lite.reporting import _provenance
 
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}.")
     if resume_from is not None:
         check_resumable(resume_from, header)  # before anything is written
     out = Path(out)
@@ -114,21 +122,69 @@ def run_cells(out: str | os.PathLike[str], cells: Sequence[Any], run_cell: Calla
         log(f"{len(copied)} of {len(cells)} cells taken from the earlier study"
             + (f"; planned differently now, so retrained: {', '.join(changed)}" if changed else ""))
     t0 = time.perf_counter()
-    for i, cell in enumerate(cells):
-        path = out / "cells" / f"{cell.key}.json"
-        if path.exists():
-            continue
-        log(f"[{i + 1}/{len(cells)}] {cell.key}")
-        w0, c0 = time.perf_counter(), time.process_time()
-        result = run_cell(cell)
-        result.update(wall_time_s=round(time.perf_counter() - w0, 1), cpu_time_s=round(time.process_time() - c0, 1))
-        write_json(path, result)
-        log(f"    {result.get('summary', '')} in {result['wall_time_s']:.0f} s")
-    merged = {cell.key: json.loads((out / "cells" / f"{cell.key}.json").read_text()) for cell in cells}
+    todo = [cell for cell in cells if not _cell_path(out, cell).exists()]
+    if jobs == 1 or len(todo) < 2:
+        for cell in todo:
+            log(f"[{cells.index(cell) + 1}/{len(cells)}] {cell.key}")
+            result = _train_cell(run_cell, cell, _cell_path(out, cell))
+            log(f"    {result.get('summary', '')} in {result['wall_time_s']:.0f} s")
+    else:
+        _train_parallel(out, cells, todo, run_cell, jobs, log)
+    calls_path = out / "calls.json"
+    calls = json.loads(calls_path.read_text()) if calls_path.exists() else []
+    if todo:
+        calls.append({"jobs": jobs, "cells": len(todo), "elapsed_s": round(time.perf_counter() - t0, 1)})
+        write_json(calls_path, calls)
+    merged = {cell.key: json.loads(_cell_path(out, cell).read_text()) for cell in cells}
     study = {**header, **_provenance(), "cells": merged,
              "wall_time_s": round(sum(c["wall_time_s"] for c in merged.values()), 1),
-             "cpu_time_s": round(sum(c["cpu_time_s"] for c in merged.values()), 1)}
+             "cpu_time_s": round(sum(c["cpu_time_s"] for c in merged.values()), 1),
+             "elapsed_s": round(sum(c["elapsed_s"] for c in calls), 1), "calls": calls}
     write_json(out / artifact, study)
     log(f"wrote {out / artifact}: {len(merged)} cells, {study['wall_time_s']:.0f} s of training "
         f"({time.perf_counter() - t0:.0f} s this call)")
     return study
+
+
+def _cell_path(out: Path, cell: Any) -> Path:
+    return out / "cells" / f"{cell.key}.json"
+
+
+def _train_cell(run_cell: Callable[[Any], dict[str, Any]], cell: Any, path: Path) -> dict[str, Any]:
+    """Train one cell, time it, write its JSON (atomically) and return it; also what a worker process runs."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    result = run_cell(cell)
+    result.update(wall_time_s=round(time.perf_counter() - w0, 1), cpu_time_s=round(time.process_time() - c0, 1))
+    write_json(path, result)
+    return result
+
+
+def _train_parallel(out: Path, cells: Sequence[Any], todo: Sequence[Any], run_cell: Callable[[Any], dict[str, Any]],
+                    jobs: int, log: Callable[[str], None]) -> None:
+    """``todo`` on ``jobs`` worker processes: a cell starts once the cell it ``requires`` is done, largest ``cost``
+    first. A failing cell stops the sweep after the running ones finish (their JSON is kept for the resume)."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    waiting, running = list(todo), {}
+    done = {cell.key for cell in cells if cell not in todo}
+    # spawn: a fresh interpreter per worker (JAX's threads do not survive a fork)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        while waiting or running:
+            ready = [c for c in waiting if getattr(c, "requires", None) in (None, *done)]
+            for cell in sorted(ready, key=lambda c: -getattr(c, "cost", 0.0))[:jobs - len(running)]:
+                waiting.remove(cell)
+                log(f"[{cells.index(cell) + 1}/{len(cells)}] {cell.key} (started)")
+                running[pool.submit(_train_cell, run_cell, cell, _cell_path(out, cell))] = cell
+            if not running:
+                missing = {getattr(c, "requires", None) for c in waiting}
+                raise ValueError(f"cells require cells that are not in the plan: {', '.join(map(str, missing))}.")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                cell = running.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # a worker's traceback does not say which cell it was training
+                    raise RuntimeError(f"cell {cell.key} failed: {exc}") from exc
+                done.add(cell.key)
+                log(f"    {cell.key}: {result.get('summary', '')} in {result['wall_time_s']:.0f} s")

@@ -29,13 +29,17 @@ chapter plots the committed artifact and re-runs the ``teach`` plan live.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 import os
-from collections.abc import Callable, Sequence
+import pickle
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from floq_lite.atomic import atomic_write_bytes
 from floq_lite.studies import mdp as mdp_lib
 from floq_lite.studies import tabular_td as td
 from floq_lite.studies._sweep import config_json, rounded, run_cells, summary_only
@@ -45,9 +49,12 @@ FORMAT = "floq_lite.iterative_compute/1"
 ARTIFACT = "iterative_compute.json"
 SEEDS = (0, 1, 2, 3, 4)
 FLOW_KS = (1, 2, 4, 8, 16)
-KAPPAS = (0.1, 0.25, 1.0)  # the flow-K8 cells train all three; every other flow cell uses the first
+KAPPAS = (0.1, 0.25, 1.0)  # the flow-K8 cell of KAPPA_PROBLEM trains all three; every other flow cell the first
+KAPPA_PROBLEM = "maze11"  # coverage on a coordinate maze (chapter 3 already compares coverages on maze6)
 MATCH_K = 8  # the FLOP-matched critics match the flow critic at this K
 LONG_FACTOR = 3  # the "long" cells train this many times the problem's steps
+LONG_CRITICS = ("monolithic", "flow-K16")  # the MLP and the best flow critic, continued from their main runs
+TARGET_EVERY = 20  # updates per target Q-table (at most; it must divide the evaluation interval)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +105,26 @@ class Cell:
 
     @property
     def kappas(self) -> tuple[float, ...]:
-        return KAPPAS if self.critic == f"flow-K{MATCH_K}" and self.width == 64 else KAPPAS[:1]
+        sweep = self.critic == f"flow-K{MATCH_K}" and self.width == 64 and self.problem == KAPPA_PROBLEM
+        return KAPPAS if sweep and not self.tag else KAPPAS[:1]
+
+    @property
+    def base(self) -> "Cell | None":
+        """The main-run cell a ``long`` cell continues (its first ``steps / LONG_FACTOR`` steps), else None."""
+        return dataclasses.replace(self, steps=self.steps // LONG_FACTOR, tag="") if self.tag == "long" else None
+
+    @property
+    def requires(self) -> str | None:
+        """The key of the cell that must be trained first (:func:`~floq_lite.studies._sweep.run_cells`)."""
+        return self.base.key if self.base else None
+
+    @property
+    def cost(self) -> float:
+        """A rough training cost in update-milliseconds on a 2-core CPU (measured per critic on maze11 at width 64),
+        so that parallel workers start the longest cells first. Only the order matters."""
+        per_update = {"monolithic": 1.0, "deep-mlp": 12.5, "resnet": 14.0}.get(self.critic, 5.0 + 0.65 * self.flow_steps)
+        per_update *= max(self.width / 64, 0.7) * (0.6 if self.problem == "maze6" else 1.0) * len(self.kappas) ** 1.2
+        return per_update * (self.steps - (self.base.steps if self.base else 0))
 
 
 def base_config(problem: Problem, width: int, steps: int) -> td.TDConfig:
@@ -115,13 +141,15 @@ def base_config(problem: Problem, width: int, steps: int) -> td.TDConfig:
         noise_samples=4,
         eval_noise_samples=8,
         inputs=problem.inputs,
-        target_every=min(10, steps // 20),
+        target_every=math.gcd(TARGET_EVERY, steps // 20),
         snapshot_at=steps // 4 // (steps // 20) * (steps // 20),  # a stale copy at 25% (the follow-up freezes there)
     )
 
 
 def cell_config(cell: Cell) -> td.TDConfig:
-    """The :class:`~floq_lite.studies.tabular_td.TDConfig` of a cell."""
+    """The :class:`~floq_lite.studies.tabular_td.TDConfig` of a cell (a ``long`` cell: its main run's, longer)."""
+    if cell.base:
+        return cell_config(cell.base).replace(num_steps=cell.steps)
     problem = PROBLEMS[cell.problem]
     cfg = base_config(problem, cell.width, cell.steps)
     if cell.kind == "flow":
@@ -150,9 +178,8 @@ def plan(tier: str | None = None) -> list[Cell]:
     cells += [Cell("maze15", c, 64, steps["maze15"]) for c in ("monolithic", "deep-mlp", "flow-K1", "flow-K8")]
     cells += [Cell(p, c, w, steps[p]) for p in ("maze6", "maze11") for w in (16, 32, 128)
               for c in ("monolithic", f"flow-K{MATCH_K}")]
-    # Does the gap close with training? The best flow critic and two monolithic ones, 3x longer on maze11.
-    cells += [Cell("maze11", c, 64, LONG_FACTOR * steps["maze11"], tag="long")
-              for c in ("monolithic", "resnet", "flow-K16")]
+    # Does the gap close with training? The best flow critic and the MLP, 3x longer on maze11.
+    cells += [Cell("maze11", c, 64, LONG_FACTOR * steps["maze11"], tag="long") for c in LONG_CRITICS]
     return cells
 
 
@@ -163,14 +190,27 @@ def study_seeds(tier: str | None = None) -> tuple[int, ...]:
 # --- one cell ----------------------------------------------------------------------------------------------------------
 
 
-def run_cell(cell: Cell, seeds: Sequence[int] = SEEDS, progress: bool = False) -> dict[str, Any]:
-    """Train one cell and measure it (see the module docstring). Returns a JSON-ready dict."""
+def run_cell(cell: Cell, seeds: Sequence[int] = SEEDS, progress: bool = False,
+             states: str | os.PathLike[str] | None = None, keep_states: Collection[str] = ()) -> dict[str, Any]:
+    """Train one cell and measure it (see the module docstring). Returns a JSON-ready dict.
+
+    ``states``: a directory where the cells named in ``keep_states`` (the main runs that ``long`` cells continue)
+    leave their final training states, and where a ``long`` cell looks for its main run's: found, it trains only
+    the extra steps (:func:`td.train_longer`, the same result); missing, it trains all its steps from the start.
+    """
     problem = PROBLEMS[cell.problem]
     maze = problem.mdp()
     q_star = mdp_lib.value_iteration(maze)
     cfg = cell_config(cell)
-    result = td.train_critic(cell.kind, maze, cfg, seeds, kappas=cell.kappas if cell.kind == "flow" else None,
-                             q_star=q_star, progress=progress)
+    saved = Path(states) / f"{cell.base.key}.pkl" if states is not None and cell.base else None
+    if saved is not None and saved.exists():
+        base = pickle.loads(saved.read_bytes())
+        result = td.train_longer(base, maze, cell.steps - cell.base.steps, q_star=q_star, progress=progress)
+    else:
+        result = td.train_critic(cell.kind, maze, cfg, seeds, kappas=cell.kappas if cell.kind == "flow" else None,
+                                 q_star=q_star, progress=progress)
+    if states is not None and cell.key in keep_states:
+        atomic_write_bytes(Path(states) / f"{cell.key}.pkl", pickle.dumps(result._replace(diagnostics=None)))
     metrics = td.table_metrics(maze, result.q_table, q_star)
     out: dict[str, Any] = {
         "cell": dataclasses.asdict(cell),
@@ -213,9 +253,10 @@ def _paths(maze: mdp_lib.TabularMDP, result: td.TDResult, q_star: np.ndarray) ->
 
 
 def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress: bool = True,
-              log: Callable[[str], None] = print, resume_from: dict[str, Any] | None = None) -> dict[str, Any]:
+              log: Callable[[str], None] = print, resume_from: dict[str, Any] | None = None,
+              jobs: int = 1) -> dict[str, Any]:
     """Train every cell of ``plan(tier)`` into ``out/cells/`` (skipping cells already there, or in the
-    earlier study ``resume_from``), then write the merged
+    earlier study ``resume_from``), ``jobs`` cells at a time, then write the merged
     artifact ``out/iterative_compute.json`` and return it."""
     tier = current_tier(tier)
     cells, seeds = plan(tier), study_seeds(tier)
@@ -228,8 +269,9 @@ def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress:
                      if any(c.problem == name for c in cells)},
         "command": f"floq-lite study iterative-compute --tier {tier} --out DIR",
     }
-    return run_cells(out, cells, lambda cell: run_cell(cell, seeds, progress=progress), artifact=ARTIFACT,
-                     header=header, log=log, resume_from=resume_from)
+    train = functools.partial(run_cell, seeds=seeds, progress=progress and jobs == 1, states=Path(out) / "states",
+                              keep_states=frozenset(c.base.key for c in cells if c.base))
+    return run_cells(out, cells, train, artifact=ARTIFACT, header=header, log=log, resume_from=resume_from, jobs=jobs)
 
 
 # --- reading a study ------------------------------------------------------------------------------------------------

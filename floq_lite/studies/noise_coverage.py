@@ -98,9 +98,10 @@ def run_cell(cell: Cell, seeds: Sequence[int], progress: bool = False) -> dict[s
 
 
 def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress: bool = True,
-              log: Callable[[str], None] = print, resume_from: dict[str, Any] | None = None) -> dict[str, Any]:
+              log: Callable[[str], None] = print, resume_from: dict[str, Any] | None = None,
+              jobs: int = 1) -> dict[str, Any]:
     """Train the study of ``tier`` into ``out/cells/`` (kept if already there), write ``out/noise_coverage.json``
-    and return it."""
+    and return it. ``jobs`` is accepted for the command line's sake: the study is one cell (its runs are vmapped)."""
     tier = current_tier(tier)
     seeds = study_seeds(tier)
     header = {

@@ -34,6 +34,7 @@ also per Euler step) are tracked over training in ``freeze``, ``moved-goal`` and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -211,9 +212,10 @@ def noise_phase(m: float) -> str:
 
 
 def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress: bool = True,
-              log: Callable[[str], None] = print, resume_from: dict[str, Any] | None = None) -> dict[str, Any]:
+              log: Callable[[str], None] = print, resume_from: dict[str, Any] | None = None,
+              jobs: int = 1) -> dict[str, Any]:
     """Train every cell of ``plan(tier)`` into ``out/cells/`` (skipping cells already there, or in the
-    earlier study ``resume_from``), then write
+    earlier study ``resume_from``), ``jobs`` cells at a time, then write
     ``out/plasticity.json`` and return it."""
     tier = current_tier(tier)
     cells, seeds = plan(tier), study_seeds(tier)
@@ -225,8 +227,8 @@ def run_study(out: str | os.PathLike[str], tier: str | None = None, *, progress:
                      for name in sorted({c.problem for c in cells})},
         "command": f"floq-lite study plasticity --tier {tier} --out DIR",
     }
-    return run_cells(out, cells, lambda cell: run_cell(cell, seeds, progress=progress), artifact=ARTIFACT,
-                     header=header, log=log, resume_from=resume_from)
+    train = functools.partial(run_cell, seeds=seeds, progress=progress and jobs == 1)
+    return run_cells(out, cells, train, artifact=ARTIFACT, header=header, log=log, resume_from=resume_from, jobs=jobs)
 
 
 # --- reading a study ------------------------------------------------------------------------------------------------

@@ -558,6 +558,29 @@ def continue_training(result: TDResult, mdp: mdp_lib.TabularMDP, config: TDConfi
                   f"{result.kind} critic (continued)", init=result.states)
 
 
+def train_longer(result: TDResult, mdp: mdp_lib.TabularMDP, num_steps: int, *, q_star: np.ndarray | None = None,
+                 progress: bool = False) -> TDResult:
+    """``result`` trained ``num_steps`` further on the same ``mdp`` with the same schedule, returned with its whole
+    history: the same result as a run of ``result.config.num_steps + num_steps`` steps from the start (the random
+    streams live in the training states, so a stopped run goes on exactly where it was; tested)."""
+    config = result.config
+    if num_steps % config.eval_every:
+        raise ValueError(f"num_steps ({num_steps}) must be a multiple of eval_every ({config.eval_every}).")
+    if config.freeze_features_at is not None:  # continue_training counts the freeze step from its own start
+        raise ValueError("train_longer cannot continue a run with a feature freeze; use continue_training.")
+    more = continue_training(result, mdp, config.replace(num_steps=num_steps, snapshot_at=0), q_star=q_star,
+                             progress=progress)  # the snapshot, if any, was taken in the first part
+    return more._replace(
+        steps=np.concatenate([result.steps, result.steps[-1] + more.steps[1:]]),
+        q_error=np.concatenate([result.q_error, more.q_error[:, 1:]], axis=1),
+        loss=np.concatenate([result.loss, more.loss[:, 1:]], axis=1),
+        config=config.replace(num_steps=config.num_steps + num_steps),
+        snapshot=result.snapshot,
+        diagnostics=None if result.diagnostics is None else {
+            k: np.concatenate([v, more.diagnostics[k][:, 1:]], axis=1) for k, v in result.diagnostics.items()},
+    )
+
+
 def train_critic(kind: str, mdp: mdp_lib.TabularMDP, config: TDConfig, seeds: Sequence[int] = (0,), *,
                  kappas: Sequence[float] | None = None, q_star: np.ndarray | None = None,
                  progress: bool = False) -> TDResult:
