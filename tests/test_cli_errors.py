@@ -163,3 +163,6 @@ def test_study_from_a_missing_or_mismatched_artifact(tmp_path, capsys):
     assert cli_main(["study", "plasticity", "--tier", "smoke", "--out", str(tmp_path / "s"),
                      "--from-artifact", str(committed)]) == 2
     assert "its tier is 'paper'" in _error(capsys)
+    assert cli_main(["study", "iterative-compute", "--tier", "smoke", "--out", str(tmp_path / "j"), "--jobs", "0"]) == 2
+    assert "--jobs must be at least 1" in _error(capsys)
+    assert not (tmp_path / "j").exists()

@@ -4,6 +4,7 @@ plans, the FLOP matching of chapter 7's baselines, the goals of chapter 8, and t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 
 import numpy as np
@@ -15,6 +16,7 @@ from floq_lite.studies import mdp as mdp_lib
 from floq_lite.studies import noise_coverage as nc
 from floq_lite.studies import plasticity as pl
 from floq_lite.studies import tabular_td as td
+from floq_lite.studies._sweep import run_cells
 
 
 @pytest.mark.parametrize("problem", ["maze6", "maze11"])
@@ -108,6 +110,31 @@ def test_a_study_resumes_from_its_merged_artifact_and_trains_only_what_it_lacks(
     assert any("retrained: " + keys[0] in line for line in logs)
 
 
+def test_parallel_cells_equal_serial_ones_and_long_cells_continue_their_main_runs(tmp_path):
+    base = ic.Cell("maze6", "monolithic", 16, 40)
+    long = ic.Cell("maze6", "monolithic", 16, ic.LONG_FACTOR * 40, tag="long")
+    assert long.base == base and long.requires == base.key and long.cost < ic.Cell("maze6", "flow-K2", 16, 80).cost
+    assert ic.cell_config(long) == ic.cell_config(base).replace(num_steps=long.steps)  # same schedule, longer
+    cells = [long, base, ic.Cell("maze6", "flow-K2", 16, 40)]  # the long cell first: it must wait for its base
+    train = functools.partial(ic.run_cell, seeds=(0, 1), states=tmp_path / "par" / "states", keep_states={base.key})
+    logs = []
+    header = {"format": "test", "tier": "smoke", "seeds": [0, 1], "problems": {}}
+    par = run_cells(tmp_path / "par", cells, train, artifact="a.json", header=header, log=logs.append, jobs=2)
+    started = [i for i, line in enumerate(logs) if line.startswith(f"[1/3] {long.key} (started)")]
+    finished = [i for i, line in enumerate(logs) if line.strip().startswith(f"{base.key}:")]
+    assert started and finished and started[0] > finished[0]  # the long cell waited for its main run
+    assert (tmp_path / "par" / "states" / f"{base.key}.pkl").exists()
+    assert par["calls"][0]["jobs"] == 2 and par["calls"][0]["cells"] == 3 and par["elapsed_s"] > 0
+    fresh = ic.run_cell(long, seeds=(0, 1))  # no saved states: all its steps from the start
+    np.testing.assert_allclose(par["cells"][long.key]["q_error_curve"], fresh["q_error_curve"], rtol=1e-5)
+    assert par["cells"][long.key]["steps"] == fresh["steps"]
+    for cell in (base, cells[2]):  # a cell trained in a worker process is the one trained here
+        np.testing.assert_allclose(par["cells"][cell.key]["final"]["q_error"],
+                                   ic.run_cell(cell, seeds=(0, 1))["final"]["q_error"], rtol=1e-5)
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        run_cells(tmp_path / "x", cells, train, artifact="a.json", header=header, jobs=0)
+
+
 def test_iterative_compute_smoke_study_measures_every_cell(tmp_path):
     study = ic.run_study(tmp_path, "smoke", progress=False, log=lambda line: None)
     assert study["format"] == ic.FORMAT
@@ -144,3 +171,15 @@ def test_the_committed_noise_coverage_study_is_the_planned_one():
     assert cell["config"] == json.loads(json.dumps(planned))  # the chapter's sizes, as the code plans them now
     assert sorted(set(cell["kappas"])) == sorted(nc.KAPPAS)
     assert study["git"]["commit"] and study["hardware"]["cpu_count"] >= 1 and study["wall_time_s"] > 0
+
+
+def test_the_committed_iterative_compute_study_is_the_planned_one():
+    study = reporting.load_artifact("iterative_compute")
+    assert study["format"] == ic.FORMAT and study["tier"] == "paper" and len(study["seeds"]) >= 5
+    plan = {cell.key: cell for cell in ic.plan("paper")}
+    assert set(study["cells"]) == set(plan)
+    for key, cell in study["cells"].items():
+        assert cell["cell"] == dataclasses.asdict(plan[key]), key
+        assert cell["config"] == json.loads(json.dumps(dataclasses.asdict(ic.cell_config(plan[key])))), key
+        assert sorted(set(cell["kappas"])) == sorted(plan[key].kappas), key
+    assert study["git"]["commit"] and study["elapsed_s"] > 0 and study["calls"]

@@ -416,3 +416,20 @@ def test_a_final_value_flow_critic_learns_q_star():
     with pytest.raises(ValueError, match="predicts velocities"):
         td.z_paths(MAZE, res, 0, 0)
 
+
+
+def test_train_longer_equals_training_that_long_from_the_start():
+    # what chapter 7's long cells rely on: continuing a stopped run changes nothing, snapshot included
+    cfg = SHORT.replace(num_steps=2 * SHORT.eval_every, snapshot_at=SHORT.eval_every)
+    whole = td.train_flow(MAZE, cfg.replace(num_steps=4 * SHORT.eval_every), seeds=(0, 1), q_star=Q_STAR)
+    first = td.train_flow(MAZE, cfg, seeds=(0, 1), q_star=Q_STAR)
+    longer = td.train_longer(first, MAZE, 2 * SHORT.eval_every, q_star=Q_STAR)
+    np.testing.assert_array_equal(longer.steps, whole.steps)
+    np.testing.assert_allclose(longer.q_error, whole.q_error, rtol=1e-6)
+    np.testing.assert_allclose(longer.loss[:, 1:], whole.loss[:, 1:], rtol=1e-6)
+    np.testing.assert_allclose(longer.q_table, whole.q_table, rtol=1e-6, atol=1e-6)
+    for a, b in zip(jax.tree_util.tree_leaves(longer.snapshot), jax.tree_util.tree_leaves(whole.snapshot), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert longer.config == whole.config
+    with pytest.raises(ValueError, match="multiple of eval_every"):
+        td.train_longer(first, MAZE, SHORT.eval_every + 1)

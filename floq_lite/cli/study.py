@@ -59,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
 
     module = {"iterative-compute": iterative_compute, "noise-coverage": noise_coverage,
               "plasticity": plasticity}[args.name]
+    if args.jobs < 1:
+        print(f"floq-lite study: error: --jobs must be at least 1, got {args.jobs}; 2 suits a 2-core CPU.",
+              file=sys.stderr)
+        return 2
     tier = current_tier(args.tier)
     out = args.out or f"runs/study-{args.name}-{tier}"
     earlier = None
@@ -70,9 +74,6 @@ def run(args: argparse.Namespace) -> int:
                   f"a study wrote (e.g. floq_lite/artifacts/{module.ARTIFACT}).", file=sys.stderr)
             return 2
     try:
-        if args.jobs < 1:
-            print(f"floq-lite study: error: --jobs must be at least 1, got {args.jobs}.", file=sys.stderr)
-            return 2
         module.run_study(out, tier, progress=not args.no_progress, resume_from=earlier, jobs=args.jobs)
     except ResumeMismatch as exc:
         print(f"floq-lite study: error: {exc}", file=sys.stderr)
