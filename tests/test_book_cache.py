@@ -30,3 +30,46 @@ def test_check_cache_keeps_or_clears(book_ext, tmp_path):
     assert cache.check_cache(store, "k1") is True and (store / "global.db").exists()
     assert cache.check_cache(store, "k2") is False and not (store / "global.db").exists()
     assert (store / cache.KEY_FILE).read_text().strip() == "k2"
+
+
+def _write_notebook(path, *sources):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+    return nb
+
+
+def test_pre_execution_runs_notebooks_side_by_side_and_caches_only_the_good_ones(book_ext, tmp_path, monkeypatch):
+    from conftest import BOOK_EXT
+    from jupyter_cache import get_cache
+
+    monkeypatch.syspath_prepend(str(BOOK_EXT))  # floq_cache uses floq_exec's retrying execution, as in Sphinx
+    cache = book_ext("floq_cache")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nparts:\n  - chapters:\n"
+                                       "      - file: book/a\n      - file: book/page\n      - file: book/b\n"
+                                       "      - file: book/bad\n")
+    (tmp_path / "book" / "page.md").write_text("# not a notebook\n")
+    # each notebook records when its kernel ran; overlapping intervals mean the two ran at the same time
+    stamp = ("import time, pathlib\nt0 = time.time(); time.sleep(4)\n"
+             "pathlib.Path('{name}.txt').write_text(f'{{t0}} {{time.time()}}')")
+    good = {name: _write_notebook(tmp_path / "book" / f"{name}.ipynb", stamp.format(name=name)) for name in "ab"}
+    _write_notebook(tmp_path / "book" / "intro.ipynb", "x = 1")
+    bad = _write_notebook(tmp_path / "book" / "bad.ipynb", "raise RuntimeError('broken')")
+    notebooks = cache.toc_notebooks(tmp_path)
+    assert [p.stem for p in notebooks] == ["intro", "a", "b", "bad"]  # toc order, notebooks only
+    store = tmp_path / "_build" / ".jupyter_cache"
+    cache.pre_execute(notebooks[1:], store, jobs=2, timeout=60, hang_root=tmp_path / "_build")
+    (a0, a1), (b0, b1) = ([float(v) for v in (tmp_path / "book" / f"{n}.txt").read_text().split()] for n in "ab")
+    assert a0 < b1 and b0 < a1  # the two executions overlapped
+    jc = get_cache(str(store))
+    for nb in good.values():
+        jc.match_cache_notebook(nb)  # cached: Sphinx will read the outputs instead of executing again
+    try:
+        jc.match_cache_notebook(bad)
+        raise AssertionError("a failed notebook must not be cached")
+    except KeyError:
+        pass

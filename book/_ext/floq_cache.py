@@ -8,6 +8,12 @@ with nothing changed re-executes nothing, and any change that can alter an outpu
 
 ``FLOQ_EXECUTE=force`` (``make test`` and CI) executes every notebook regardless (``execute_notebooks: force``).
 It also prints each notebook's name and execution time as the build reads it.
+
+In cache mode, the notebooks the cache lacks are executed ``FLOQ_BOOK_JOBS`` at a time (default 2 where there are
+2 CPUs or more) before Sphinx reads anything, each through ``floq_exec``'s retrying execution, and cached; Sphinx
+then reads them from the cache. Sphinx itself reads one document at a time, so without this a 2-core machine runs
+one notebook at a time. A notebook whose execution fails here is not cached, so Sphinx executes it again in the
+usual way and reports the error there.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hashlib
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -61,6 +68,82 @@ def _config_inited(app: Sphinx, config: Config) -> None:
     logger.info(f"[floq_cache] notebook cache {state}: {cache_dir}")
 
 
+def toc_notebooks(srcdir: Path) -> list[Path]:
+    """The notebooks ``_toc.yml`` lists, in its order."""
+    import yaml
+
+    def files(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("file"), str):
+                yield node["file"]
+            for value in node.values():
+                yield from files(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from files(value)
+
+    toc = yaml.safe_load((srcdir / "_toc.yml").read_text())
+    return [srcdir / f"{name}.ipynb" for name in [toc.get("root"), *files(toc)] if (srcdir / f"{name}.ipynb").is_file()]
+
+
+def pre_execute(notebooks: list[Path], cache_dir: Path, jobs: int, timeout: int | None, hang_root: Path) -> None:
+    """Execute the notebooks that ``cache_dir`` holds no outputs for, ``jobs`` at a time, and cache them.
+
+    The executions run in threads: each only drives its own kernel process, which does the work. Database writes
+    stay in this thread (jupyter-cache's SQLite store).
+    """
+    import nbformat
+    from floq_exec import HangLog, execute_with_retry
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    cache = get_cache(str(cache_dir))
+    todo = []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        try:
+            cache.match_cache_notebook(nb)
+        except KeyError:
+            todo.append((path, nb, cache.add_nb_to_project(str(path))))
+    if not todo:
+        return
+    log = HangLog(hang_root)
+    start = time.perf_counter()
+    print(f"[make book] executing {len(todo)} notebooks, {jobs} at a time", flush=True)
+
+    def run(path: Path, nb):
+        t0 = time.perf_counter()
+        result = execute_with_retry(single_nb_execution, nb, cwd=str(path.parent), timeout=timeout,
+                                    allow_errors=False, log=log, name=path.stem)
+        return result, time.perf_counter() - t0
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run, path, nb): (path, nb, record) for path, nb, record in todo}
+        for future in as_completed(futures):
+            path, nb, record = futures[future]
+            result, seconds = future.result()
+            if result.err is None:
+                cache.cache_notebook_bundle(CacheBundleIn(nb, record.uri, data={"execution_seconds": result.time}),
+                                            check_validity=False, overwrite=True)
+                print(f"[make book] {path.stem}: executed in {seconds:.0f} s", flush=True)
+            else:  # Sphinx executes it again and reports the error with the build's usual context
+                print(f"[make book] {path.stem}: failed ({type(result.err).__name__}); executing it again while "
+                      "reading it, to report the error", flush=True)
+    print(f"[make book] executed {len(todo)} notebooks in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def _builder_inited(app: Sphinx) -> None:
+    if app.config.nb_execution_mode != "cache":
+        return
+    jobs = int(os.environ.get("FLOQ_BOOK_JOBS", min(2, os.cpu_count() or 1)))
+    if jobs < 2:
+        return
+    cache_dir = Path(app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
+    pre_execute(toc_notebooks(Path(app.srcdir)), cache_dir, jobs, app.config.nb_execution_timeout,
+                Path(app.outdir).parent)
+
+
 _started: dict[str, float] = {}
 
 
@@ -76,6 +159,7 @@ def _doctree_read(app: Sphinx, doctree) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _config_inited, priority=900)  # after myst-nb has registered its settings
+    app.connect("builder-inited", _builder_inited)
     app.connect("source-read", _source_read)
     app.connect("doctree-read", _doctree_read)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
