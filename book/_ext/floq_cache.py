@@ -83,7 +83,8 @@ def toc_notebooks(srcdir: Path) -> list[Path]:
                 yield from files(value)
 
     toc = yaml.safe_load((srcdir / "_toc.yml").read_text())
-    return [srcdir / f"{name}.ipynb" for name in [toc.get("root"), *files(toc)] if (srcdir / f"{name}.ipynb").is_file()]
+    paths = [srcdir / f"{name}.ipynb" for name in [toc.get("root"), *files(toc)]]
+    return [path for path in paths if path.is_file()]
 
 
 def pre_execute(notebooks: list[Path], cache_dir: Path, jobs: int, timeout: int | None, hang_root: Path) -> None:
@@ -122,7 +123,12 @@ def pre_execute(notebooks: list[Path], cache_dir: Path, jobs: int, timeout: int 
         futures = {pool.submit(run, path, nb): (path, nb, record) for path, nb, record in todo}
         for future in as_completed(futures):
             path, nb, record = futures[future]
-            result, seconds = future.result()
+            try:
+                result, seconds = future.result()
+            except Exception as exc:  # e.g. a kernel that would not start: Sphinx tries again and reports it
+                print(f"[make book] {path.stem}: could not be executed here ({exc!r}); executing it again while "
+                      "reading it", flush=True)
+                continue
             if result.err is None:
                 cache.cache_notebook_bundle(CacheBundleIn(nb, record.uri, data={"execution_seconds": result.time}),
                                             check_validity=False, overwrite=True)
