@@ -25,6 +25,16 @@ def book_ext():
     return load
 
 
+def new_notebook(*sources: str):
+    """An nbformat v4 notebook with a python3 kernelspec and one code cell per source."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory):
     """A dataset directory holding a tiny generated pointmaze-medium navigate dataset (2 + 1 episodes of 200 steps).

@@ -1,6 +1,10 @@
-"""The book's execution cache key (book/_ext/floq_cache.py): it changes whenever an output could change."""
+"""The book's execution cache (book/_ext/floq_cache.py): its key changes whenever an output could change, and the
+notebooks it lacks are executed side by side before Sphinx reads them."""
 
 from __future__ import annotations
+
+import pytest
+from conftest import BOOK_EXT, new_notebook
 
 
 def test_key_changes_with_code_artifacts_and_tier(book_ext, tmp_path):
@@ -35,15 +39,12 @@ def test_check_cache_keeps_or_clears(book_ext, tmp_path):
 def _write_notebook(path, *sources):
     import nbformat
 
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb = new_notebook(*sources)
     nbformat.write(nb, path)
     return nb
 
 
 def test_pre_execution_runs_notebooks_side_by_side_and_caches_only_the_good_ones(book_ext, tmp_path, monkeypatch):
-    from conftest import BOOK_EXT
     from jupyter_cache import get_cache
 
     monkeypatch.syspath_prepend(str(BOOK_EXT))  # floq_cache uses floq_exec's retrying execution, as in Sphinx
@@ -68,8 +69,5 @@ def test_pre_execution_runs_notebooks_side_by_side_and_caches_only_the_good_ones
     jc = get_cache(str(store))
     for nb in good.values():
         jc.match_cache_notebook(nb)  # cached: Sphinx will read the outputs instead of executing again
-    try:
+    with pytest.raises(KeyError):  # a failed notebook is not cached
         jc.match_cache_notebook(bad)
-        raise AssertionError("a failed notebook must not be cached")
-    except KeyError:
-        pass

@@ -7,14 +7,9 @@ import json
 import threading
 from pathlib import Path
 
+from conftest import new_notebook
 
-def _notebook(*sources: str):
-    import nbformat
 
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    return nb
 
 
 def test_watchdog_fires_only_for_a_cell_that_outlives_its_deadline(book_ext):
@@ -36,7 +31,7 @@ def test_a_timed_out_notebook_is_executed_again_with_stacks_dumped(book_ext, tmp
     ex = book_ext("floq_exec")
     marker = tmp_path / "first-try"
     # the first execution hangs in cell 1 past the timeout (as a lost reply would); the retry finds the marker
-    nb = _notebook("x = 1", f"import pathlib, time\np = pathlib.Path({str(marker)!r})\n"
+    nb = new_notebook("x = 1", f"import pathlib, time\np = pathlib.Path({str(marker)!r})\n"
                    "if not p.exists():\n    p.touch()\n    time.sleep(30)\nprint('done', x)")
     log = ex.HangLog(tmp_path / "build")
     first_cells = list(nb.cells)
@@ -62,7 +57,7 @@ def test_an_ordinary_cell_error_is_not_retried(book_ext, tmp_path):
     from jupyter_cache.executors.utils import single_nb_execution
 
     ex = book_ext("floq_exec")
-    nb = _notebook("raise ValueError('a real bug')")
+    nb = new_notebook("raise ValueError('a real bug')")
     log = ex.HangLog(tmp_path / "build")
     result = ex.execute_with_retry(single_nb_execution, nb, str(tmp_path), timeout=60, allow_errors=False, log=log)
     assert result.err is not None and "a real bug" in str(result.err)
@@ -85,7 +80,7 @@ def test_the_extension_routes_both_myst_nb_paths_through_the_retry_and_shortens_
     ex._config_inited(app, config)
     assert config.nb_execution_timeout == ex.SMOKE_CELL_TIMEOUT
     assert direct.single_nb_execution is cache.single_nb_execution is not utils.single_nb_execution
-    result = direct.single_nb_execution(_notebook("print(6 * 7)"), cwd=str(tmp_path), timeout=60,
+    result = direct.single_nb_execution(new_notebook("print(6 * 7)"), cwd=str(tmp_path), timeout=60,
                                         allow_errors=False, meta_override=True)  # as myst-nb calls it
     assert result.err is None and result.attempts[0]["timed_out"] is False
     assert result.nb.cells[0].outputs[0]["text"] == "42\n"

@@ -417,7 +417,6 @@ def test_a_final_value_flow_critic_learns_q_star():
         td.z_paths(MAZE, res, 0, 0)
 
 
-
 def test_train_longer_equals_training_that_long_from_the_start():
     # what chapter 7's long cells rely on: continuing a stopped run changes nothing, snapshot included
     cfg = SHORT.replace(num_steps=2 * SHORT.eval_every, snapshot_at=SHORT.eval_every)

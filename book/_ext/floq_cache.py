@@ -56,12 +56,17 @@ def check_cache(cache_dir: Path, key: str) -> bool:
     return kept
 
 
+def _cache_dir(app: Sphinx) -> Path:
+    """Where myst-nb keeps the executed notebooks (its setting, else jupyter-book's default beside the HTML)."""
+    return Path(app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
+
+
 def _config_inited(app: Sphinx, config: Config) -> None:
     if os.environ.get("FLOQ_EXECUTE") == "force":
         config.nb_execution_mode = "force"
     if config.nb_execution_mode != "cache":
         return
-    cache_dir = Path(config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
+    cache_dir = _cache_dir(app)
     package = Path(app.srcdir) / "floq_lite"
     kept = check_cache(cache_dir, cache_key(package))
     state = "kept" if kept else "cleared (floq_lite, its artifacts or FLOQ_TIER changed)"
@@ -145,8 +150,7 @@ def _builder_inited(app: Sphinx) -> None:
     jobs = int(os.environ.get("FLOQ_BOOK_JOBS", min(2, os.cpu_count() or 1)))
     if jobs < 2:
         return
-    cache_dir = Path(app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
-    pre_execute(toc_notebooks(Path(app.srcdir)), cache_dir, jobs, app.config.nb_execution_timeout,
+    pre_execute(toc_notebooks(Path(app.srcdir)), _cache_dir(app), jobs, app.config.nb_execution_timeout,
                 Path(app.outdir).parent)
 
 

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a merged study of the same tier whose cells count as done (e.g. the committed artifact)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="train N cells at once, one process each (default 1; on a 2-core CPU 2 gives about "
-                             "1.3x the throughput, measured; progress bars are then per cell, not per step)")
+                             "1.3x the throughput, measured; then a line per finished cell instead of progress bars)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
