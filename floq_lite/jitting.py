@@ -1,4 +1,7 @@
-"""``jit_once``: compile a program that runs once, or rarely, without XLA's optimisation passes.
+"""Compiler options for floq_lite's programs: ``jit_once`` for programs that run once, ``jit_by_options`` for the
+training steps whose best CPU options depend on the network size.
+
+``jit_once``: compile a program that runs once, or rarely, without XLA's optimisation passes.
 
 On a CPU, XLA spends most of a program's compile time in its optimisation passes. For a training step that runs
 thousands of times that is time well spent; for an initialisation that runs once it is not. Measured on a 2-core CPU
@@ -12,6 +15,7 @@ out bit for bit the same (tests/test_agents.py checks the agents').
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import jax
@@ -26,4 +30,54 @@ def jit_once(fun: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
     return jax.jit(fun, compiler_options=ONCE_OPTIONS, **jit_kwargs)
 
 
-__all__ = ["ONCE_OPTIONS", "jit_once"]
+# jax 0.10's CPU backend hands regions of fused matmuls and elementwise ops to the YNNPACK library by default. For floq's
+# critic (K Euler steps of the velocity field over E members x B*R rows) XLA's own emitters are faster once the field
+# is 128 wide or more; below that, and for FQL, the library is as fast or faster. Measured on the 2-core CPU, one
+# process, same compiled update with and without this option (benchmarks/update_speed.py --variants
+# fused,nolib): floq 2x128 (chapter 6's runs, 3 seeds in the training scan) 1.18x, 2x256 (teach) 1.40x, 4x512
+# (paper) 1.17x faster; 2x64 0.90x, FQL 0.94-1.19x (so not used there).
+NO_LIBRARY_FUSIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+@functools.lru_cache(maxsize=None)
+def options_supported(options: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether this jax/XLA accepts these compiler options on the default backend (checked once per option set
+    by compiling a trivial program), so an option a later jax drops or renames degrades to the defaults instead of
+    failing every training step."""
+    if jax.default_backend() != "cpu" and any(k.startswith("xla_cpu_") for k, _ in options):
+        return False  # CPU options mean nothing to another backend's compiler
+    try:
+        jax.jit(lambda x: x + 1, compiler_options=dict(options)).lower(1.0).compile()
+    except Exception:  # noqa: BLE001 - XLA reports an unknown or ill-typed option in several ways
+        return False
+    return True
+
+
+def jit_by_options(fun: Callable[..., Any], options_of: Callable[..., dict[str, Any]],
+                   **jit_kwargs: Any) -> Callable[..., Any]:
+    """``jax.jit(fun, **jit_kwargs)`` compiled with the options ``options_of(*args, **kwargs)`` returns for the
+    arguments of each call (decided in Python from static information such as an agent's config, before tracing).
+
+    One ``jax.jit`` per distinct option set, each with its own cache. Options the running jax does not accept are
+    dropped (:func:`options_supported`). ``.lower(*args)`` lowers with the same choice, for benchmarks.
+    """
+    jitted: dict[tuple[tuple[str, Any], ...], Callable[..., Any]] = {}
+
+    def pick(*args: Any, **kwargs: Any) -> Callable[..., Any]:
+        key = tuple(sorted(options_of(*args, **kwargs).items()))
+        if key and not options_supported(key):
+            key = ()
+        if key not in jitted:
+            jitted[key] = jax.jit(fun, compiler_options=dict(key) or None, **jit_kwargs)
+        return jitted[key]
+
+    @functools.wraps(fun)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return pick(*args, **kwargs)(*args, **kwargs)
+
+    call.lower = lambda *args, **kwargs: pick(*args, **kwargs).lower(*args, **kwargs)  # type: ignore[attr-defined]
+    call.pick = pick  # type: ignore[attr-defined]
+    return call
+
+
+__all__ = ["NO_LIBRARY_FUSIONS", "ONCE_OPTIONS", "jit_by_options", "jit_once", "options_supported"]

@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from floq_lite.agents import AGENT_CLASSES, check_batch_finite
-from floq_lite.agents._common import BATCH_KEYS
+from floq_lite.agents._common import BATCH_KEYS, jit_agent
 from floq_lite.atomic import atomic_write_bytes
 from floq_lite.jitting import jit_once
 from floq_lite.config import FloqConfig, FQLConfig, env_base_name, make_config, with_reward_range
@@ -246,7 +246,7 @@ def seed_keys(seeds: Sequence[int], salt: int = TRAIN_KEY_SALT) -> jax.Array:
     return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(int(s)), salt) for s in seeds])
 
 
-@partial(jax.jit, static_argnames=("num_steps", "batch_size"))
+@partial(jit_agent, static_argnames=("num_steps", "batch_size"))  # the agents' compile options
 def train_chunk(agents: Any, dataset: dict[str, jax.Array], keys: jax.Array, start: jax.Array, num_steps: int,
                 batch_size: int) -> tuple[Any, dict[str, jax.Array]]:
     """``num_steps`` updates of every seed; batch of step ``n`` of seed ``s``: ``randint(fold_in(keys[s], n))``.

@@ -7,7 +7,7 @@
 set -euo pipefail
 DATA=${1:?dataset directory}; RUNS=${2:?runs directory}; WHICH=${3:-all}
 ENV=antmaze-large-navigate-singletask-v0
-STEPS=100000
+STEPS=${STEPS:-100000}  # the committed runs; STEPS=300000 extends them (--resume keeps the rest)
 # Sizes shared by both agents (the paper: 4x512 networks, batch 256, K 8, R 8, 1M-2M steps, 50 episodes per eval).
 COMMON=(--tier teach --steps $STEPS --seeds 3 --dataset-dir "$DATA" --no-progress
         --set 'actor_hidden_dims=(128,128)' --set 'value_hidden_dims=(128,128)' --set batch_size=128

@@ -11,7 +11,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from floq_lite.actor import fql as actor_lib  # both agents act with FQL's one-step policy
-from floq_lite.jitting import jit_once
+from floq_lite.jitting import jit_by_options, jit_once
 from floq_lite.networks.critics import freeze_features
 
 Array = jax.Array
@@ -142,6 +142,18 @@ def apply_fn(module):
     return lambda params, *args: module.apply({"params": params}, *args)
 
 
+def _agent_options(agent: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    return agent.compile_options()
+
+
+def jit_agent(fun: Callable[..., Any] | None = None, **jit_kwargs: Any) -> Any:
+    """``jax.jit`` for a function whose first argument is an agent (or a stack of seeds): compiled with the agent's
+    :meth:`AgentMethods.compile_options`. Use as ``@jit_agent`` or ``@jit_agent(static_argnums=...)``."""
+    if fun is None:
+        return lambda f: jit_by_options(f, _agent_options, **jit_kwargs)
+    return jit_by_options(fun, _agent_options, **jit_kwargs)
+
+
 class AgentMethods:
     """The update step, update loops and seed vmapping shared by the agents.
 
@@ -151,6 +163,11 @@ class AgentMethods:
 
     TRAINABLE: ClassVar[tuple[str, ...]]  # parameter groups that Adam trains
     TARGET: ClassVar[tuple[str, str]]  # (online, target): the one network with an EMA copy
+
+    def compile_options(self) -> dict[str, Any]:
+        """XLA options for this agent's training steps (:func:`jit_agent`); the defaults unless a subclass measured
+        better ones for its sizes."""
+        return {}
 
     def _update(self, batch: dict[str, Array]):
         check_batch_shapes(batch, self.obs_dim, self.action_dim)
@@ -180,12 +197,12 @@ class AgentMethods:
         onestep = apply_fn(self.networks()["actor_onestep_flow"])
         return actor_lib.sample_actions(onestep, self.params["actor_onestep_flow"], observations, rng)
 
-    @jax.jit
+    @jit_agent
     def update(self, batch: dict[str, Array]):
         """One jitted gradient step on all losses (one Adam step), then the target EMA. Returns ``(agent, info)``."""
         return self._update(batch)
 
-    @jax.jit
+    @jit_agent
     def update_many(self, batches: dict[str, Array]):
         """``T`` updates in one call: ``batches`` leaves have a leading step axis ``(T, B, ...)``.
 
@@ -222,17 +239,17 @@ class AgentMethods:
         return _vmapped_update_many(agents, batches)
 
 
-@jax.jit
+@jit_agent
 def _vmapped_update(agents, batches):
     return jax.vmap(lambda a, b: a._update(b))(agents, batches)
 
 
-@jax.jit
+@jit_agent
 def _vmapped_update_shared(agents, batch):
     return jax.vmap(lambda a: a._update(batch))(agents)
 
 
-@jax.jit
+@jit_agent
 def _vmapped_update_many(agents, batches):
     return jax.vmap(lambda a, b: scan_updates(lambda ag, bb: ag._update(bb), a, b))(agents, batches)
 
@@ -241,4 +258,4 @@ def _sampled_impl(agent, dataset, key, num_steps, batch_size):
     return scan_sampled_updates(lambda ag, b: ag._update(b), agent, dataset, key, num_steps, batch_size)
 
 
-_sampled = jax.jit(_sampled_impl, static_argnums=(3, 4))
+_sampled = jit_agent(_sampled_impl, static_argnums=(3, 4))
