@@ -9,8 +9,9 @@ time and printed: ``distrax`` (used only by the official Gaussian actor, which f
 by an empty stub when it is not installed. Without a checkout the script still measures floq_lite and says so.
 
 Printed per size (antmaze dimensions, obs 29, action 8) and agent: median ms per jitted ``update`` call (interleaved
-rounds, so that a load change hits both sides), the ratio, the analytic GFLOP per update
-(``floq_lite.reporting.update_flops``), and the achieved share of this machine's matmul peak (a jitted
+rounds, so that a load change hits both sides), the ratios; where floq_lite compiles with its own XLA options
+(floq_lite/jitting.py), also both sides with the other side's options (:func:`contenders`); the analytic GFLOP per
+update (``floq_lite.reporting.update_flops``), and the achieved share of this machine's matmul peak (a jitted
 2048x512x512 float32 product measured in the same run). Only meaningful on an otherwise idle machine.
 """
 
@@ -123,6 +124,23 @@ def time_updates(update, agent, batch, steps: int) -> float:
     return 1e3 * statistics.median(times)
 
 
+def contenders(mine, theirs, batch) -> dict[str, tuple]:
+    """``name -> (update(agent, batch), agent)`` to time: floq_lite's update as it trains (with its agent's compile
+    options, floq_lite/jitting.py) and the official one as it ships; where floq_lite sets options, also floq_lite
+    with XLA's defaults and the official update compiled with floq_lite's options, so that both sides of a gain
+    that comes from the options alone can be seen."""
+    options = mine.compile_options()
+    out = {"floq_lite": (type(mine).update, mine)}
+    if options:
+        out["floq_lite, XLA defaults"] = (type(mine).update.defaults, mine)
+    if theirs is not None:
+        out["official"] = (type(theirs).update, theirs)
+        if options:
+            compiled = type(theirs).update.lower(theirs, dict(batch)).compile(compiler_options=options)
+            out["official, floq_lite's options"] = (compiled, theirs)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--official", default=os.environ.get("FLOQ_OFFICIAL_DIR"),
@@ -148,24 +166,24 @@ def main() -> None:
             batch = jax.tree.map(lambda x: x[: cfg.batch_size], data)
             flops, _ = update_flops(agent, cfg, OBS_DIM, ACTION_DIM)
             theirs = official(agent, size, classes) if classes else None
-            ms = {"floq_lite": [], "official": []}
+            updates = contenders(mine, theirs, batch)
+            ms: dict[str, list[float]] = {name: [] for name in updates}
             for _ in range(args.rounds):
-                if theirs is not None:
-                    ms["official"].append(time_updates(type(theirs).update, theirs, dict(batch), args.steps))
-                ms["floq_lite"].append(time_updates(type(mine).update, mine, batch, args.steps))
+                for name, (update, agent_state) in updates.items():
+                    ms[name].append(time_updates(update, agent_state, dict(batch) if "official" in name else batch,
+                                                 args.steps))
             row = {"size": size, "agent": agent, "batch": cfg.batch_size, "gflop_per_update": round(flops / 1e9, 2),
-                   "floq_lite_ms": [round(v, 2) for v in ms["floq_lite"]],
-                   "official_ms": [round(v, 2) for v in ms["official"]], "peak_gflops": round(peak, 1)}
+                   "options": mine.compile_options(), "peak_gflops": round(peak, 1),
+                   **{f"{name}_ms": [round(v, 2) for v in times] for name, times in ms.items()}}
             lite = min(ms["floq_lite"])
             row["floq_lite_peak_share"] = round(flops / 1e9 / (lite / 1e3) / peak, 3)
-            text = (f"{size:6} {agent:5} floq_lite {', '.join(f'{v:.1f}' for v in ms['floq_lite'])} ms "
-                    f"({100 * row['floq_lite_peak_share']:.0f}% of peak)")
-            if ms["official"]:
-                off = min(ms["official"])
-                row["speedup"] = round(off / lite, 2)
-                text += (f" | official {', '.join(f'{v:.1f}' for v in ms['official'])} ms | floq_lite "
-                         f"{row['speedup']:.2f}x faster")
-            print(text, flush=True)
+            print(f"{size} {agent}: floq_lite at {100 * row['floq_lite_peak_share']:.0f}% of peak", flush=True)
+            for name, times in ms.items():
+                text = f"  {name:34} {', '.join(f'{v:.1f}' for v in times)} ms"
+                if name != "floq_lite":
+                    row[f"speedup_vs_{name}"] = round(min(times) / lite, 2)
+                    text += f"  (floq_lite {row[f'speedup_vs_{name}']:.2f}x faster)"
+                print(text, flush=True)
             rows.append(row)
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "patches": PATCHES, "jax": jax.__version__}, indent=1))

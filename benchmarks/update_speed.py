@@ -8,6 +8,8 @@ For every (size, agent, critic path) it reports
 * the analytic matmul FLOPs per update of the algorithm and the achieved GFLOP/s;
 * the cost of ``N`` vmapped seeds relative to one (``--seeds 1,2,4``).
 
+``--variants fused,defaults`` times the agent's compile options (floq_lite/jitting.py) against XLA's defaults.
+
 FLOP counting: every Dense layer costs ``2 * in * out`` per row in a forward pass; a pass that is trained costs 3x
 (forward, input gradients, weight gradients); the actor's Q term costs 2x through the critic (forward + input
 gradients, the critic is not trained by it). Counted passes per update (B transitions, R noise samples, E members,
@@ -53,6 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from floq_lite.agents import FloqAgent, FQLAgent
+from floq_lite.agents._common import _sampled, _vmapped_update
 from floq_lite.config import make_config, with_reward_range
 from floq_lite.reporting import export_update_speed, update_flops
 
@@ -63,7 +66,7 @@ AGENTS = {"floq": FloqAgent, "fql": FQLAgent}
 
 def _config(agent: str, size: str, variant: str):
     overrides = {}
-    if agent == "floq":
+    if agent == "floq":  # "defaults" is the fused path too, compiled with XLA's default options
         matmul = variant if variant in ("loop", "batched") else "auto"
         overrides = {"fused_integration": variant != "plain", "member_matmul": matmul}
     cfg = make_config(agent, tier=size, **overrides)
@@ -99,8 +102,11 @@ def bench(agent: str, size: str, variant: str, steps: int, seeds: list[int], sca
     ag = cls.create(0, data["observations"], data["actions"], cfg)
     batch = jax.tree.map(lambda x: x[:B], data)
 
+    # Every jitted step below either with the agent's compile options (floq_lite/jitting.py) or, for the
+    # "defaults" variant, the same program with XLA's default options.
+    jitted = (lambda f: f.defaults) if variant == "defaults" else (lambda f: f)
     t0 = time.perf_counter()
-    compiled = type(ag).update.lower(ag, batch).compile()
+    compiled = jitted(type(ag).update).lower(ag, batch).compile()
     compile_s = time.perf_counter() - t0
     state = {"agent": ag}
 
@@ -114,9 +120,10 @@ def bench(agent: str, size: str, variant: str, steps: int, seeds: list[int], sca
     scan_ms = float("nan")
     if scan:  # many steps per call, batches sampled on device inside the scan
         key = jax.random.PRNGKey(0)
-        jax.block_until_ready(ag.update_many_sampled(data, key, steps))  # compile
+        sampled = jitted(_sampled)
+        jax.block_until_ready(sampled(ag, data, key, steps, B))  # compile
         t0 = time.perf_counter()
-        jax.block_until_ready(ag.update_many_sampled(data, key, steps))
+        jax.block_until_ready(sampled(ag, data, key, steps, B))
         scan_ms = 1e3 * (time.perf_counter() - t0) / steps
 
     flops, saved = update_flops(agent, cfg, OBS_DIM, ACTION_DIM)
@@ -133,7 +140,7 @@ def bench(agent: str, size: str, variant: str, steps: int, seeds: list[int], sca
         holder = {"a": agents}
 
         def step():
-            holder["a"], info = cls.update_seeds(holder["a"], batches)
+            holder["a"], info = jitted(_vmapped_update)(holder["a"], batches)
             return holder["a"], info
 
         step()  # compile
@@ -151,7 +158,8 @@ def main() -> None:
     p.add_argument("--agents", default="floq,fql", help="comma list of floq, fql")
     p.add_argument("--variants", default="fused", help="floq critic path(s): fused (optimised: one Euler loop, cached "
                    "(s,a) block, member_matmul='auto'), loop / batched (fused with that member_matmul), plain "
-                   "(official-style: two loops over the plain module)")
+                   "(official-style: two loops over the plain module), defaults (fused, compiled with XLA's "
+                   "default options instead of the agent's own: floq_lite/jitting.py)")
     p.add_argument("--steps", type=int, default=20, help="timed updates per measurement")
     p.add_argument("--seeds", default="1,2,4", help="numbers of vmapped seeds to time (empty to skip)")
     p.add_argument("--json", action="store_true", help="print one JSON line per row instead of a table")
@@ -163,7 +171,7 @@ def main() -> None:
     agents = [a for a in args.agents.split(",") if a]
     variants = [v for v in args.variants.split(",") if v]
     for name, valid, given in (("size", SIZES, sizes), ("agent", tuple(AGENTS), agents),
-                               ("variant", ("fused", "loop", "batched", "plain"), variants)):
+                               ("variant", ("fused", "loop", "batched", "plain", "defaults"), variants)):
         bad = [g for g in given if g not in valid]
         if bad:
             p.error(f"unknown {name}(s) {bad}; valid: {', '.join(valid)}")

@@ -30,11 +30,11 @@ def jit_once(fun: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
     return jax.jit(fun, compiler_options=ONCE_OPTIONS, **jit_kwargs)
 
 
-# jax 0.10's CPU backend hands regions of fused matmuls and elementwise ops to the YNNPACK library by default. For floq's
-# critic (K Euler steps of the velocity field over E members x B*R rows) XLA's own emitters are faster once the field
-# is 128 wide or more; below that, and for FQL, the library is as fast or faster. Measured on the 2-core CPU, one
+# jax 0.10's CPU backend hands regions of fused matmuls and elementwise ops to the YNNPACK library by default. For
+# floq's critic (K Euler steps of the velocity field over E members x B*R rows) XLA's own emitters are faster once the
+# field is 128 wide or more; below that, and for FQL, the library is as fast or faster. Measured on the 2-core CPU, one
 # process, same compiled update with and without this option (benchmarks/update_speed.py --variants
-# fused,nolib): floq 2x128 (chapter 6's runs, 3 seeds in the training scan) 1.18x, 2x256 (teach) 1.40x, 4x512
+# fused,defaults): floq 2x128 (chapter 6's runs, 3 seeds in the training scan) 1.18x, 2x256 (teach) 1.40x, 4x512
 # (paper) 1.17x faster; 2x64 0.90x, FQL 0.94-1.19x (so not used there).
 NO_LIBRARY_FUSIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
@@ -59,9 +59,11 @@ def jit_by_options(fun: Callable[..., Any], options_of: Callable[..., dict[str, 
     arguments of each call (decided in Python from static information such as an agent's config, before tracing).
 
     One ``jax.jit`` per distinct option set, each with its own cache. Options the running jax does not accept are
-    dropped (:func:`options_supported`). ``.lower(*args)`` lowers with the same choice, for benchmarks.
+    dropped (:func:`options_supported`). ``.lower(*args)`` lowers with the same choice and ``.defaults`` is the
+    program with XLA's default options, for benchmarks that compare the two.
     """
-    jitted: dict[tuple[tuple[str, Any], ...], Callable[..., Any]] = {}
+    defaults = jax.jit(fun, **jit_kwargs)
+    jitted: dict[tuple[tuple[str, Any], ...], Callable[..., Any]] = {(): defaults}
 
     def pick(*args: Any, **kwargs: Any) -> Callable[..., Any]:
         key = tuple(sorted(options_of(*args, **kwargs).items()))
@@ -77,6 +79,7 @@ def jit_by_options(fun: Callable[..., Any], options_of: Callable[..., dict[str, 
 
     call.lower = lambda *args, **kwargs: pick(*args, **kwargs).lower(*args, **kwargs)  # type: ignore[attr-defined]
     call.pick = pick  # type: ignore[attr-defined]
+    call.defaults = defaults  # type: ignore[attr-defined]  # the same program with XLA's default options
     return call
 
 

@@ -92,6 +92,6 @@ def test_jit_by_options_one_program_per_option_set_and_unknown_options_dropped()
     assert float(f(3.0, ())) == 6.0
     assert float(f(3.0, tuple(bogus.items()))) == 6.0  # unknown option: compiled with the defaults, not an error
     # Two argument sets that resolve to the defaults share one program; the dropped option is remembered.
-    assert f.pick(1.0, ()) is f.pick(1.0, tuple(bogus.items()))
+    assert f.pick(1.0, ()) is f.pick(1.0, tuple(bogus.items())) is f.defaults
     assert not options_supported(tuple(bogus.items()))
     assert len(calls) == 4  # decided in Python on every call, before any tracing
