@@ -32,10 +32,11 @@ def jit_once(fun: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
 
 # jax 0.10's CPU backend hands regions of fused matmuls and elementwise ops to the YNNPACK library by default. For
 # floq's critic (K Euler steps of the velocity field over E members x B*R rows) XLA's own emitters are faster once the
-# field is 128 wide or more; below that, and for FQL, the library is as fast or faster. Measured on the 2-core CPU, one
-# process, same compiled update with and without this option (benchmarks/update_speed.py --variants
-# fused,defaults): floq 2x128 (chapter 6's runs, 3 seeds in the training scan) 1.18x, 2x256 (teach) 1.40x, 4x512
-# (paper) 1.17x faster; 2x64 0.90x, FQL 0.94-1.19x (so not used there).
+# field is 128 wide or more; below that, and for FQL, the library is as fast or faster. Measured on the 2-core CPU
+# (2026-12-07), the same compiled update with and without this option: teach size (2x256) 1.65x and 1.80x, paper size
+# (4x512) 1.20x and 1.12x faster in two runs of benchmarks/official_speed.py; chapter 6's 2x128 runs (3 seeds in the
+# training scan) 1.18x; 2x64 0.90x; FQL 0.94x (4x512) to 1.19x (2x128). benchmarks/update_speed.py --variants
+# fused,defaults re-measures it.
 NO_LIBRARY_FUSIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 

@@ -55,3 +55,45 @@ def test_a_fusion_around_a_matmul_counts_as_matmul():
     names = pu.op_names(hlo)
     assert pu.group_of("ynn_fusion.3", names["ynn_fusion.3"]) == "matmul"
     assert pu.group_of("tanh_fusion", names["tanh_fusion"]) == "GELU"
+
+
+import argparse  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import official_loop as ol  # noqa: E402
+import official_speed as osp  # noqa: E402
+from floq_lite.agents import FloqAgent, FQLAgent  # noqa: E402
+from floq_lite.config import make_config, with_reward_range  # noqa: E402
+
+
+def test_official_loop_gives_both_sides_the_tiers_sizes_and_the_same_schedule():
+    args = argparse.Namespace(env="antmaze-large-navigate-singletask-v0", steps=2000, log_interval=500,
+                              eval_interval=1000, eval_episodes=5)
+    flags = dict(f[2:].split("=", 1) for f in ol.official_flags("floq", "teach", args))
+    ref = make_config("floq", tier="teach")
+    assert flags["agent"] == "agents/floq.py"
+    assert flags["agent.batch_size"] == str(ref.batch_size)
+    assert flags["agent.value_hidden_dims"] == "(" + ",".join(map(str, ref.value_hidden_dims)) + ")"
+    assert flags["agent.block_width"] == str(ref.block_width)
+    assert flags["agent.noise_samples"] == str(ref.noise_samples)
+    assert (flags["offline_steps"], flags["log_interval"], flags["eval_interval"], flags["eval_episodes"]) == (
+        "2000", "500", "1000", "5")
+    assert "agent.block_width" not in dict(f[2:].split("=", 1) for f in ol.official_flags("fql", "teach", args))
+
+
+def _agent(cls, name, **overrides):
+    cfg = make_config(name, tier="smoke", **overrides)
+    if name == "floq":
+        cfg = with_reward_range(cfg, np.array([-1.0, 0.0]))
+    obs, act = np.zeros((1, 29), np.float32), np.zeros((1, 8), np.float32)
+    return cls.create(0, obs, act, cfg)
+
+
+def test_official_speed_times_both_compilations_where_floq_lite_sets_options():
+    batch = {}
+    wide = osp.contenders(_agent(FloqAgent, "floq", block_width=128), None, batch)
+    assert list(wide) == ["floq_lite", "floq_lite, XLA defaults"]
+    assert wide["floq_lite, XLA defaults"][0] is FloqAgent.update.defaults
+    assert list(osp.contenders(_agent(FloqAgent, "floq"), None, batch)) == ["floq_lite"]  # 64 wide: defaults
+    assert list(osp.contenders(_agent(FQLAgent, "fql"), None, batch)) == ["floq_lite"]

@@ -33,7 +33,7 @@ from floq_lite.networks import ActorVectorField, OneStepPolicy, Value, VelocityF
 Array = jax.Array
 TRAINABLE: tuple[str, ...] = ("vf", "critic", "actor_bc_flow", "actor_onestep_flow")
 # From this velocity-field width on, the training steps compile without XLA's library fusions (measured in
-# floq_lite/jitting.py: 1.17-1.40x faster from 128 wide, 0.90x at 64).
+# floq_lite/jitting.py: 1.12-1.80x faster from 128 wide, 0.90x at 64).
 NO_LIBRARY_FUSIONS_FROM_WIDTH = 128
 
 
