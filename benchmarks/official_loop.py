@@ -75,7 +75,7 @@ PATCHES = ("wandb replaced by a stub that logs nothing (main.py's CSV logs are k
 
 def _text(value) -> str:
     """A flag value as both command lines parse it: tuples without spaces."""
-    return "(" + ",".join(map(str, value)) + ")" if isinstance(value, tuple) else str(value)
+    return "(" + ",".join(map(str, value)) + ")" if isinstance(value, tuple) else str(value)  # (256,256)
 
 
 def official_flags(agent: str, size: str, args) -> list[str]:
@@ -119,14 +119,9 @@ def run_official(args, work: Path) -> dict:
 
 
 def run_floq_lite(args, work: Path) -> dict:
-    ref = make_config(args.agent, tier=args.size)
     out = work / "floq_lite"
-    sets = {"batch_size": ref.batch_size, "actor_hidden_dims": tuple(ref.actor_hidden_dims),
-            "value_hidden_dims": tuple(ref.value_hidden_dims), "log_interval": args.log_interval,
-            "eval_interval": args.eval_interval, "eval_episodes": args.eval_episodes}
-    if args.agent == "floq":
-        sets |= {"block_width": ref.block_width, "block_depth": ref.block_depth,
-                 "critic_flow_steps": ref.critic_flow_steps, "noise_samples": ref.noise_samples}
+    # The sizes come from --tier (the official side gets the same tier's sizes as flags); only the schedule is set.
+    sets = {"log_interval": args.log_interval, "eval_interval": args.eval_interval, "eval_episodes": args.eval_episodes}
     cmd = [sys.executable, "-c", CLI, "train", args.env, "--agent", args.agent, "--tier", args.size,
            "--steps", str(args.steps), "--seeds", "1", "--out", str(out), "--dataset-dir", args.dataset_dir,
            "--no-progress", *[a for k, v in sets.items() for a in ("--set", f"{k}={_text(v)}")]]
@@ -155,6 +150,8 @@ def main() -> None:
     p.add_argument("--eval-episodes", type=int, default=5)
     p.add_argument("--json", default=None, help="also write the result to this JSON file")
     args = p.parse_args()
+    if min(args.steps, args.log_interval, args.eval_interval, args.eval_episodes) < 1:
+        p.error("--steps, --log-interval, --eval-interval and --eval-episodes must be at least 1 (both loops evaluate)")
     for patch in PATCHES:
         print(f"patch for the official run: {patch}")
     with tempfile.TemporaryDirectory() as tmp:

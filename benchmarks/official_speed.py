@@ -34,6 +34,7 @@ import numpy as np
 
 from floq_lite.agents import FloqAgent, FQLAgent
 from floq_lite.config import make_config, with_reward_range
+from floq_lite.jitting import options_supported
 from floq_lite.reporting import update_flops
 
 OBS_DIM, ACTION_DIM, ROWS = 29, 8, 4096
@@ -126,20 +127,26 @@ def time_updates(update, agent, batch, steps: int) -> float:
     return 1e3 * statistics.median(times)
 
 
+def used_options(agent) -> dict:
+    """The compile options floq_lite's update of ``agent`` really uses (those this jax accepts)."""
+    options = agent.compile_options()
+    return options if options and options_supported(tuple(sorted(options.items()))) else {}
+
+
 def contenders(mine, theirs, batch) -> dict[str, tuple]:
-    """``name -> (update(agent, batch), agent)`` to time: floq_lite's update as it trains (with its agent's compile
-    options, floq_lite/jitting.py) and the official one as it ships; where floq_lite sets options, also floq_lite
+    """``name -> (update, agent, batch)`` to time: floq_lite's update as it trains (with its agent's compile
+    options, floq_lite/jitting.py) and the official one as it ships; where floq_lite uses options, also floq_lite
     with XLA's defaults and the official update compiled with floq_lite's options, so that both sides of a gain
-    that comes from the options alone can be seen."""
-    options = mine.compile_options()
-    out = {"floq_lite": (type(mine).update, mine)}
+    that comes from the options alone can be seen. The official update gets a plain dict batch."""
+    options = used_options(mine)
+    out = {"floq_lite": (type(mine).update, mine, batch)}
     if options:
-        out["floq_lite, XLA defaults"] = (type(mine).update.defaults, mine)
+        out["floq_lite, XLA defaults"] = (type(mine).update.defaults, mine, batch)
     if theirs is not None:
-        out["official"] = (type(theirs).update, theirs)
+        out["official"] = (type(theirs).update, theirs, dict(batch))
         if options:
             compiled = type(theirs).update.lower(theirs, dict(batch)).compile(compiler_options=options)
-            out["official, floq_lite's options"] = (compiled, theirs)
+            out["official, floq_lite's options"] = (compiled, theirs, dict(batch))
     return out
 
 
@@ -171,11 +178,10 @@ def main() -> None:
             updates = contenders(mine, theirs, batch)
             ms: dict[str, list[float]] = {name: [] for name in updates}
             for _ in range(args.rounds):
-                for name, (update, agent_state) in updates.items():
-                    ms[name].append(time_updates(update, agent_state, dict(batch) if "official" in name else batch,
-                                                 args.steps))
+                for name, (update, agent_state, update_batch) in updates.items():
+                    ms[name].append(time_updates(update, agent_state, update_batch, args.steps))
             row = {"size": size, "agent": agent, "batch": cfg.batch_size, "gflop_per_update": round(flops / 1e9, 2),
-                   "options": mine.compile_options(), "peak_gflops": round(peak, 1),
+                   "options": used_options(mine), "peak_gflops": round(peak, 1),
                    **{f"{name}_ms": [round(v, 2) for v in times] for name, times in ms.items()}}
             lite = min(ms["floq_lite"])
             row["floq_lite_peak_share"] = round(flops / 1e9 / (lite / 1e3) / peak, 3)

@@ -35,8 +35,9 @@ def jit_once(fun: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
 # field is 128 wide or more; below that, and for FQL, the library is as fast or faster. Measured on the 2-core CPU
 # (2026-12-07), the same compiled update with and without this option: teach size (2x256) 1.65x and 1.80x, paper size
 # (4x512) 1.20x and 1.12x faster in two runs of benchmarks/official_speed.py; chapter 6's 2x128 runs (3 seeds in the
-# training scan) 1.18x; 2x64 0.90x; FQL 0.94x (4x512) to 1.19x (2x128). benchmarks/update_speed.py --variants
-# fused,defaults re-measures it.
+# training scan) 1.18x; 2x64 0.90x. FQL moved between 0.94x (4x512) and 1.19x (2x128) with no trend in width, about
+# the run-to-run spread of its few-millisecond updates, so it keeps the defaults. benchmarks/update_speed.py
+# --variants fused,defaults re-measures it.
 NO_LIBRARY_FUSIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 
@@ -62,6 +63,9 @@ def jit_by_options(fun: Callable[..., Any], options_of: Callable[..., dict[str, 
     One ``jax.jit`` per distinct option set, each with its own cache. Options the running jax does not accept are
     dropped (:func:`options_supported`). ``.lower(*args)`` lowers with the same choice and ``.defaults`` is the
     program with XLA's default options, for benchmarks that compare the two.
+
+    The options apply where the function is the outermost jit; called inside another jitted function it is inlined
+    and compiled with that function's options.
     """
     defaults = jax.jit(fun, **jit_kwargs)
     jitted: dict[tuple[tuple[str, Any], ...], Callable[..., Any]] = {(): defaults}
@@ -71,7 +75,7 @@ def jit_by_options(fun: Callable[..., Any], options_of: Callable[..., dict[str, 
         if key and not options_supported(key):
             key = ()
         if key not in jitted:
-            jitted[key] = jax.jit(fun, compiler_options=dict(key) or None, **jit_kwargs)
+            jitted[key] = jax.jit(fun, compiler_options=dict(key), **jit_kwargs)
         return jitted[key]
 
     @functools.wraps(fun)
@@ -80,7 +84,7 @@ def jit_by_options(fun: Callable[..., Any], options_of: Callable[..., dict[str, 
 
     call.lower = lambda *args, **kwargs: pick(*args, **kwargs).lower(*args, **kwargs)  # type: ignore[attr-defined]
     call.pick = pick  # type: ignore[attr-defined]
-    call.defaults = defaults  # type: ignore[attr-defined]  # the same program with XLA's default options
+    call.defaults = defaults  # type: ignore[attr-defined]
     return call
 
 

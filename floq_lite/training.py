@@ -246,7 +246,8 @@ def seed_keys(seeds: Sequence[int], salt: int = TRAIN_KEY_SALT) -> jax.Array:
     return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(int(s)), salt) for s in seeds])
 
 
-@partial(jit_agent, static_argnames=("num_steps", "batch_size"))  # the agents' compile options
+# The chunk is the outermost jit of training, so it is where the agents' compile options (floq_lite/jitting.py) apply.
+@partial(jit_agent, static_argnames=("num_steps", "batch_size"))
 def train_chunk(agents: Any, dataset: dict[str, jax.Array], keys: jax.Array, start: jax.Array, num_steps: int,
                 batch_size: int) -> tuple[Any, dict[str, jax.Array]]:
     """``num_steps`` updates of every seed; batch of step ``n`` of seed ``s``: ``randint(fold_in(keys[s], n))``.

@@ -1,15 +1,23 @@
-"""benchmarks/profile_update.py: its reading of compiled HLO and the grouping of ops (the timing itself is not
-tested: speed belongs in the printed benchmark)."""
+"""The benchmarks' set-ups: profile_update.py's reading of compiled HLO and grouping of ops, official_loop.py's
+flags for the official side, official_speed.py's contenders (the timings themselves are not tested: speed belongs in the printed
+benchmarks)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from floq_lite.agents import FloqAgent, FQLAgent
+from floq_lite.config import make_config, with_reward_range
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import official_loop as ol  # noqa: E402
+import official_speed as osp  # noqa: E402
 import profile_update as pu  # noqa: E402
 
 
@@ -57,17 +65,8 @@ def test_a_fusion_around_a_matmul_counts_as_matmul():
     assert pu.group_of("tanh_fusion", names["tanh_fusion"]) == "GELU"
 
 
-import argparse  # noqa: E402
 
-import numpy as np  # noqa: E402
-
-import official_loop as ol  # noqa: E402
-import official_speed as osp  # noqa: E402
-from floq_lite.agents import FloqAgent, FQLAgent  # noqa: E402
-from floq_lite.config import make_config, with_reward_range  # noqa: E402
-
-
-def test_official_loop_gives_both_sides_the_tiers_sizes_and_the_same_schedule():
+def test_official_loop_gives_the_official_side_the_tiers_sizes_and_the_schedule():
     args = argparse.Namespace(env="antmaze-large-navigate-singletask-v0", steps=2000, log_interval=500,
                               eval_interval=1000, eval_episodes=5)
     flags = dict(f[2:].split("=", 1) for f in ol.official_flags("floq", "teach", args))

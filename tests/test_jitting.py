@@ -62,7 +62,7 @@ def test_options_change_speed_not_numbers():
     agent = _floq(128)
     batches = sample_batches(data, jax.random.PRNGKey(1), 3, B)
     tuned, default = agent, agent
-    plain = jax.jit(lambda ag, b: ag._update(b))  # default options
+    plain = FloqAgent.update.defaults
     for i in range(3):
         batch = jax.tree.map(lambda x: x[i], batches)
         tuned, info_t = tuned.update(batch)
@@ -71,13 +71,14 @@ def test_options_change_speed_not_numbers():
     jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5), tuned.params, default.params)
 
 
+@supported
 def test_train_chunk_uses_the_agents_options():
     data = _data()
-    agents = FloqAgent.create_seeds([0, 1], data["observations"], data["actions"], _floq(128).config)
     keys = seed_keys([0, 1])
-    expected = NO_LIBRARY_FUSIONS if options_supported(tuple(NO_LIBRARY_FUSIONS.items())) else {}
-    text = train_chunk.lower(agents, data, keys, jnp.asarray(0), num_steps=2, batch_size=B).compile().as_text()
-    assert (LIBRARY_FUSION in text) == (not expected)
+    for width, fused_by_library in ((128, False), (64, True)):
+        agents = FloqAgent.create_seeds([0, 1], data["observations"], data["actions"], _floq(width).config)
+        lowered = train_chunk.lower(agents, data, keys, jnp.asarray(0), num_steps=2, batch_size=B)
+        assert (LIBRARY_FUSION in lowered.compile().as_text()) == fused_by_library
 
 
 def test_jit_by_options_one_program_per_option_set_and_unknown_options_dropped():
@@ -95,3 +96,11 @@ def test_jit_by_options_one_program_per_option_set_and_unknown_options_dropped()
     assert f.pick(1.0, ()) is f.pick(1.0, tuple(bogus.items())) is f.defaults
     assert not options_supported(tuple(bogus.items()))
     assert len(calls) == 4  # decided in Python on every call, before any tracing
+
+
+@supported
+def test_a_supported_option_gets_its_own_program_reused_across_calls():
+    f = jit_by_options(lambda x: x * 2.0, lambda x: NO_LIBRARY_FUSIONS)
+    assert f.pick(1.0) is f.pick(2.0)
+    assert f.pick(1.0) is not f.defaults
+    assert float(f(3.0)) == 6.0

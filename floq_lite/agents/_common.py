@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
 import jax
@@ -147,10 +148,11 @@ def _agent_options(agent: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def jit_agent(fun: Callable[..., Any] | None = None, **jit_kwargs: Any) -> Any:
-    """``jax.jit`` for a function whose first argument is an agent (or a stack of seeds): compiled with the agent's
-    :meth:`AgentMethods.compile_options`. Use as ``@jit_agent`` or ``@jit_agent(static_argnums=...)``."""
+    """``jax.jit`` for a function whose first argument is an agent (or a stack of seeds), passed by position:
+    compiled with the agent's :meth:`AgentMethods.compile_options`. Use as ``@jit_agent`` or
+    ``@jit_agent(static_argnums=...)``."""
     if fun is None:
-        return lambda f: jit_by_options(f, _agent_options, **jit_kwargs)
+        return functools.partial(jit_by_options, options_of=_agent_options, **jit_kwargs)
     return jit_by_options(fun, _agent_options, **jit_kwargs)
 
 
