@@ -37,7 +37,10 @@ from floq_lite.config import make_config, with_reward_range
 from floq_lite.jitting import options_supported
 from floq_lite.reporting import update_flops
 
-OBS_DIM, ACTION_DIM, ROWS = 29, 8, 4096
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from update_speed import ACTION_DIM, OBS_DIM, _dataset  # noqa: E402  (the same dimensions and data)
+
+ROWS = 4096
 PATCHES: list[str] = []
 
 
@@ -79,14 +82,8 @@ def load_official(path: str):
 
 
 def dataset(seed: int = 0) -> dict[str, jax.Array]:
-    rng = np.random.default_rng(seed)
-    return {
-        "observations": jnp.asarray(rng.normal(size=(ROWS, OBS_DIM)), jnp.float32),
-        "actions": jnp.asarray(rng.uniform(-1, 1, (ROWS, ACTION_DIM)), jnp.float32),
-        "rewards": jnp.asarray(-rng.integers(0, 2, ROWS), jnp.float32),
-        "masks": jnp.asarray(rng.integers(0, 2, ROWS), jnp.float32),
-        "next_observations": jnp.asarray(rng.normal(size=(ROWS, OBS_DIM)), jnp.float32),
-    }
+    """update_speed.py's random transitions (antmaze dimensions), :data:`ROWS` of them."""
+    return _dataset(seed, ROWS)
 
 
 def ours(agent: str, size: str):

@@ -73,9 +73,9 @@ def _config(agent: str, size: str, variant: str):
     return with_reward_range(cfg, np.array([-1.0, 0.0]))
 
 
-def _dataset(seed: int = 0) -> dict[str, jax.Array]:
+def _dataset(seed: int = 0, n: int = DATASET_ROWS) -> dict[str, jax.Array]:
+    """``n`` random transitions of antmaze's dimensions (what every benchmark here trains on)."""
     rng = np.random.default_rng(seed)
-    n = DATASET_ROWS
     return {
         "observations": jnp.asarray(rng.normal(size=(n, OBS_DIM)), jnp.float32),
         "actions": jnp.asarray(rng.uniform(-1, 1, (n, ACTION_DIM)), jnp.float32),

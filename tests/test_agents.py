@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import random_transitions
 
 from floq_lite.agents import FloqAgent, FQLAgent, check_batch_finite, sample_batches
 from floq_lite.config import ENVS, FloqConfig, FQLConfig, env_base_name, make_config, with_reward_range
@@ -15,14 +16,7 @@ TINY = dict(actor_hidden_dims=(16, 16), value_hidden_dims=(16, 16), batch_size=B
 
 
 def _dataset(seed=0, n=M):
-    rng = np.random.default_rng(seed)
-    return {
-        "observations": jnp.asarray(rng.normal(size=(n, DS)), jnp.float32),
-        "actions": jnp.asarray(rng.uniform(-1, 1, (n, DA)), jnp.float32),
-        "rewards": jnp.asarray(-rng.integers(0, 2, n), jnp.float32),
-        "masks": jnp.asarray(rng.integers(0, 2, n), jnp.float32),
-        "next_observations": jnp.asarray(rng.normal(size=(n, DS)), jnp.float32),
-    }
+    return random_transitions(n, DS, DA, seed)
 
 
 def _config(name):

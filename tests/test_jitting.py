@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import random_transitions
 
 from floq_lite.agents import FloqAgent, FQLAgent, sample_batches
 from floq_lite.agents.floq import NO_LIBRARY_FUSIONS_FROM_WIDTH
@@ -17,14 +18,7 @@ LIBRARY_FUSION = "__ynn_fusion"  # how the compiled HLO marks a region handed to
 
 
 def _data(n=64):
-    rng = np.random.default_rng(0)
-    return {
-        "observations": jnp.asarray(rng.normal(size=(n, DS)), jnp.float32),
-        "actions": jnp.asarray(rng.uniform(-1, 1, (n, DA)), jnp.float32),
-        "rewards": jnp.asarray(-rng.integers(0, 2, n), jnp.float32),
-        "masks": jnp.asarray(rng.integers(0, 2, n), jnp.float32),
-        "next_observations": jnp.asarray(rng.normal(size=(n, DS)), jnp.float32),
-    }
+    return random_transitions(n, DS, DA)
 
 
 def _floq(width):
