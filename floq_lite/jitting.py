@@ -36,7 +36,8 @@ def jit_once(fun: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
 # (2026-12-07), the same compiled update with and without this option: teach size (2x256) 1.65x and 1.80x, paper size
 # (4x512) 1.20x and 1.12x faster in two runs of benchmarks/official_speed.py; chapter 6's 2x128 runs (3 seeds in the
 # training scan) 1.18x; 2x64 0.90x. FQL moved between 0.94x (4x512) and 1.19x (2x128) with no trend in width, about
-# the run-to-run spread of its few-millisecond updates, so it keeps the defaults. benchmarks/update_speed.py
+# the run-to-run spread of its few-millisecond updates, so it keeps the defaults. On a 2-core Intel Xeon (AVX-512)
+# the same day: teach 2.16x, paper 1.22x, chapter 6's 2x128 runs 1.01x. benchmarks/update_speed.py
 # --variants fused,defaults re-measures it.
 NO_LIBRARY_FUSIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": ""}
 

@@ -1,0 +1,79 @@
+"""The shell scripts that make the committed chapter runs: arguments, and a run carried between machines.
+
+``tools/ch6_runs.sh`` runs for hours; a run in progress travels to the next machine through git (``save`` copies its
+checkpoint and logs into ``tools/ch6_inflight/``, and the next ``floq``/``fql`` call starts from that copy). The
+tests replace ``floq-lite`` with a stub that prints its arguments, so nothing trains.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CH6 = ROOT / "tools" / "ch6_runs.sh"
+RUN_FILES = ("config.json", "checkpoint.msgpack", "eval.csv", "eval.jsonl", "metrics.csv", "metrics.jsonl")
+
+
+@pytest.fixture
+def ch6(tmp_path):
+    """``ch6(action) -> CompletedProcess`` with a stub ``floq-lite`` and the in-flight copies under ``tmp_path``."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "floq-lite"
+    stub.write_text('#!/bin/sh\necho "floq-lite $*"\n')
+    stub.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", CH6_INFLIGHT=str(tmp_path / "inflight"))
+
+    def run(action: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", str(CH6), str(tmp_path / "data"), str(tmp_path / "runs"), action],
+                              env=env, capture_output=True, text=True)
+
+    return run
+
+
+def _fake_run(directory: Path, step: int) -> None:
+    directory.mkdir(parents=True)
+    for name in RUN_FILES:
+        (directory / name).write_text(f"{name} at step {step}\n")
+
+
+def test_unknown_action_is_refused(ch6):
+    proc = ch6("flq")
+    assert proc.returncode == 2
+    assert "unknown action 'flq'" in proc.stderr and "save" in proc.stderr
+
+
+def test_new_run_starts_without_resume(ch6, tmp_path):
+    proc = ch6("fql")
+    assert proc.returncode == 0, proc.stderr
+    assert f"--out {tmp_path / 'runs' / 'fql'} --tier teach" in proc.stdout
+    assert "--resume" not in proc.stdout and "--steps 300000" in proc.stdout
+
+
+def test_save_then_continue_on_a_new_machine(ch6, tmp_path):
+    _fake_run(tmp_path / "runs" / "floq", 45000)
+    saved = ch6("save")
+    assert saved.returncode == 0, saved.stderr
+    inflight = tmp_path / "inflight"
+    assert sorted(p.name for p in (inflight / "floq").iterdir()) == sorted(RUN_FILES)
+    assert not (inflight / "fql").exists()  # no FQL run here: nothing saved for it
+
+    shutil.rmtree(tmp_path / "runs")  # a new machine: the run directory is gone
+    proc = ch6("floq")
+    assert proc.returncode == 0, proc.stderr
+    assert "continuing" in proc.stdout and "--resume" in proc.stdout
+    assert (tmp_path / "runs" / "floq" / "checkpoint.msgpack").read_text() == "checkpoint.msgpack at step 45000\n"
+
+
+def test_a_local_run_wins_over_the_committed_copy(ch6, tmp_path):
+    _fake_run(tmp_path / "inflight" / "floq", 45000)
+    _fake_run(tmp_path / "runs" / "floq", 60000)
+    proc = ch6("floq")
+    assert proc.returncode == 0, proc.stderr
+    assert "continuing" not in proc.stdout and "--resume" in proc.stdout
+    assert (tmp_path / "runs" / "floq" / "checkpoint.msgpack").read_text() == "checkpoint.msgpack at step 60000\n"
