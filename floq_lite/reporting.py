@@ -200,6 +200,7 @@ def run_summary(run_dir: str | os.PathLike[str], *, last_n: int = 3, metrics: Se
         "started": meta.get("started"),
         "git": meta.get("git"),
         "hardware": meta.get("hardware"),
+        "segments": meta.get("segments", []),  # one per start or resume: steps, wall time, commit, hardware
         "config": meta["config"],
         "overrides": meta.get("overrides", {}),
         "dataset": {k: v for k, v in (meta.get("dataset") or {}).items() if k != "dataset_dir"},

@@ -15,7 +15,8 @@ episodes, spec §5.2) every ``eval_interval`` steps and at the end. What it adds
 
 Files in the run directory::
 
-    config.json        agent config, env, tier, seeds, git commit, hardware, wall time, status
+    config.json        agent config, env, tier, seeds, git commit, hardware, wall time, status, and the segments
+                       of a resumed run (steps, wall time, commit and hardware of each start or resume)
     metrics.csv/.jsonl training metrics of every seed at every logged step (last update of the chunk), and the same
                        losses on one batch of the validation split (``val/...`` columns, no gradient step), as the
                        official ``main.py`` logs them
@@ -169,11 +170,26 @@ def git_commit() -> dict[str, Any] | None:
         return None
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else what ``platform`` knows; "" if neither says).
+
+    Timings differ between CPU models of the same core count (this project's 2-core machines are AMD EPYC or Intel
+    Xeon), so a run records which one it ran on."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def hardware() -> dict[str, Any]:
-    """JAX backend and devices, CPU count, platform and versions."""
+    """JAX backend and devices, CPU model and count, platform and versions."""
     return {
         "jax_backend": jax.default_backend(),
         "jax_devices": [str(d) for d in jax.devices()],
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "python": sys.version.split()[0],
@@ -335,6 +351,21 @@ def _as_saved(value: Any) -> Any:
     return value
 
 
+def _segments(meta: dict[str, Any], start: int, wall_before: float) -> list[dict[str, Any]]:
+    """The run's stretches so far plus a new one from ``start``: a resumed run may continue on another machine, so
+    each stretch keeps its steps, wall time, commit and hardware. A run saved before segments were recorded gets one
+    stretch made from its saved fields (up to its checkpoint)."""
+    done = [dict(s) for s in meta.get("segments", []) if s.get("to_step", 0) > s.get("from_step", 0)]
+    if meta and not meta.get("segments") and start > 0:
+        done = [{"from_step": 0, "to_step": start, "wall_time_s": wall_before, "started": meta.get("started"),
+                 "git": meta.get("git"), "hardware": meta.get("hardware")}]
+    done = [s for s in done if s["from_step"] < start]
+    if done:
+        done[-1]["to_step"] = min(done[-1]["to_step"], start)  # a stretch killed after its last checkpoint
+    return done + [{"from_step": start, "to_step": start, "wall_time_s": 0.0,
+                    "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git": git_commit(), "hardware": hardware()}]
+
+
 def default_run_dir(env_name: str, agent: str, tier: str) -> Path:
     return Path("runs") / f"{env_name}-{agent}-{tier}"
 
@@ -475,7 +506,9 @@ def train(
         "steps_done": start,
         "wall_time_s": wall_before,
         "status": "running",
+        "segments": _segments(meta, start, wall_before),
     }
+    segment = meta_out["segments"][-1]  # this call's; updated in place whenever config.json is written
     write_json(run_dir / CONFIG, meta_out)
 
     keys = seed_keys(seed_list)
@@ -492,6 +525,7 @@ def train(
         bar.close()
         wall = wall_before + time.perf_counter() - t0
         meta_out.update(steps_done=steps_done, wall_time_s=wall, status=state)
+        segment.update(to_step=steps_done, wall_time_s=wall - wall_before)
         write_json(run_dir / CONFIG, meta_out)
         return RunResult(run_dir, step, state, last_eval, wall)
 
@@ -542,6 +576,7 @@ def train(
                       f"{config.eval_episodes} episodes each)")
             save_checkpoint(run_dir, agents, end, wall_before + time.perf_counter() - t0)
             meta_out.update(steps_done=end, wall_time_s=wall_before + time.perf_counter() - t0)
+            segment.update(to_step=end, wall_time_s=time.perf_counter() - t0)
             write_json(run_dir / CONFIG, meta_out)
         if over_budget and end < total:
             status = "time budget"

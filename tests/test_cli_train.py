@@ -77,6 +77,10 @@ def test_train_writes_config_logs_evals_and_checkpoint(floq_run):
     assert meta["config"]["actor_hidden_dims"] == [16, 16]
     assert meta["hardware"]["cpu_count"] >= 1 and meta["hardware"]["jax_devices"]
     assert "commit" in (meta["git"] or {"commit": None}) and meta["wall_time_s"] > 0
+    assert isinstance(meta["hardware"]["cpu"], str)
+    (segment,) = meta["segments"]  # one start, no resume
+    assert (segment["from_step"], segment["to_step"]) == (0, 20)
+    assert segment["wall_time_s"] == pytest.approx(meta["wall_time_s"]) and segment["hardware"] == meta["hardware"]
     metrics = _table(out / "metrics.csv")
     assert [(int(r["step"]), int(r["seed"])) for r in metrics] == [(s, i) for s in (5, 10, 15, 20) for i in (0, 1)]
     assert {"critic/critic_loss", "critic/floq_loss", "actor/actor_loss"} <= set(metrics[0])
@@ -116,6 +120,24 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(data_dir, floq_run, 
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
     assert _table(full / "metrics.csv") == _table(part / "metrics.csv")
     assert _table(full / "eval.csv") == _table(part / "eval.csv")
+    # Each stretch is recorded (a run may move machines); the first one counts only up to its checkpoint.
+    segments = json.loads((part / "config.json").read_text())["segments"]
+    assert [(g["from_step"], g["to_step"]) for g in segments] == [(0, 10), (10, 20)]
+    assert all(g["wall_time_s"] > 0 and g["hardware"]["cpu_count"] >= 1 for g in segments)
+
+
+def test_resuming_a_run_saved_without_segments_records_its_first_stretch(data_dir, tmp_path):
+    part = tmp_path / "part"
+    _train(data_dir, part, seeds=1, stop_after=15)
+    meta = json.loads((part / "config.json").read_text())
+    del meta["segments"]  # as written by floq_lite before segments were recorded
+    meta["hardware"] = dict(meta["hardware"], cpu="the first machine")
+    (part / "config.json").write_text(json.dumps(meta))
+    _train(data_dir, part, seeds=1, resume=True, overrides={})
+    first, second = json.loads((part / "config.json").read_text())["segments"]
+    assert (first["from_step"], first["to_step"], first["hardware"]["cpu"]) == (0, 10, "the first machine")
+    assert 0 < first["wall_time_s"] <= meta["wall_time_s"]  # the wall time stored with its checkpoint (step 10)
+    assert (second["from_step"], second["to_step"]) == (10, 20) and second["hardware"]["cpu"] != "the first machine"
 
 
 def test_resume_across_the_feature_freeze_reproduces_an_uninterrupted_run(data_dir, tmp_path):

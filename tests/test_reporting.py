@@ -81,6 +81,8 @@ def test_export_runs_keeps_metadata_curves_and_final_numbers(runs, tmp_path):
         assert run["config"]["batch_size"] == 16 and run["config"]["offline_steps"] == 20
         assert run["git"] == meta["git"] and run["hardware"]["cpu_count"] == meta["hardware"]["cpu_count"]
         assert run["wall_time_s"] == pytest.approx(meta["wall_time_s"], rel=1e-5)
+        assert [(g["from_step"], g["to_step"]) for g in run["segments"]] == [(0, 20)]
+        assert run["segments"][0]["hardware"]["cpu"] == meta["hardware"]["cpu"]
         # evaluation curves: every evaluation of every seed, as in eval.csv
         evals = _rows(run_dir / "eval.csv")
         assert run["eval"]["steps"] == [5, 10, 15, 20]
@@ -375,3 +377,22 @@ def test_config_changes_separate_sizes_from_algorithmic_knobs():
     for agent, run in reporting.load_artifact("antmaze_large_cpu_runs")["agents"].items():
         changed, algorithmic = reporting.config_changes(reporting.paper_config(agent, env), run["config"])
         assert changed and algorithmic == [], agent
+
+
+def test_final_table_names_the_machines_of_a_run_resumed_elsewhere():
+    from floq_lite.plotting import antmaze as ant_plots
+
+    amd = {"jax_backend": "cpu", "cpu": "AMD EPYC", "cpu_count": 2}
+    intel = {"jax_backend": "cpu", "cpu": "Intel Xeon", "cpu_count": 2}
+    one = {"seeds": [0], "final": {"per_seed": [0.5], "mean": 0.5, "std": 0.0}, "steps": 300000, "wall_time_s": 7200}
+    study = {"last_n": 3, "agents": {
+        "floq": dict(one, segments=[{"from_step": 0, "to_step": 50000, "wall_time_s": 3000, "hardware": intel},
+                                    {"from_step": 50000, "to_step": 300000, "wall_time_s": 4200, "hardware": amd}]),
+        "fql": dict(one, segments=[{"from_step": 0, "to_step": 300000, "wall_time_s": 1800, "hardware": intel}]),
+    }}
+    note = ant_plots.segments_note(study)
+    assert note.startswith("* floq ran in 2 stretches") and "fql" not in note
+    assert "steps 0 to 50,000 in 50 min (CPU, 2 cores, Intel Xeon)" in note and "AMD EPYC" in note
+    assert note in ant_plots.final_table(study)
+    study["agents"].pop("floq")
+    assert ant_plots.segments_note(study) == "" and "stretches" not in ant_plots.final_table(study)

@@ -16,7 +16,8 @@ HELP = "train floq or FQL offline on an OGBench singletask dataset (logs, evalua
 
 EPILOG = """\
 what it writes (in --out, default runs/<ENV_NAME>-<agent>-<tier>):
-  config.json          the full agent config, seeds, tier, git commit, hardware, wall time, status
+  config.json          the full agent config, seeds, tier, git commit, hardware, wall time, status, and one
+                       segment per start or resume (steps, wall time, commit, hardware: a run may move machines)
   metrics.csv/.jsonl   training losses of every seed every log_interval steps, and the same losses on a
                        batch of the validation split (val/... columns; no gradient step on it)
   eval.csv/.jsonl      success rate (binary success per episode) and mean return of every seed at every evaluation

@@ -226,11 +226,35 @@ def final_table(study: Mapping[str, Any]) -> str:
     for name, r in runs.items():
         per = dict(zip(r["seeds"], r["final"]["per_seed"], strict=True))
         cells = [f"{per[s]:.2f}" if per.get(s) is not None else "" for s in seeds]
-        wall = r.get("wall_time_s")
-        wall_txt = "?" if not wall else f"{wall:.0f} s" if wall < 120 else f"{wall / 60:.0f} min"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['final']['mean']:.2f} ± {r['final']['std']:.2f} "
-                     f"| {int(r['steps']):,} | {wall_txt} |")
-    return "\n".join(lines) + f"\n\n(final = mean success over the last {n} evaluations of each seed)"
+                     f"| {int(r['steps']):,} | {_wall_text(r.get('wall_time_s'))} |")
+    table = "\n".join(lines) + f"\n\n(final = mean success over the last {n} evaluations of each seed)"
+    stretches = segments_note(study)
+    return table + ("\n\n" + stretches if stretches else "")
+
+
+def _wall_text(seconds: float | None) -> str:
+    return "?" if not seconds else f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def segments_note(study: Mapping[str, Any]) -> str:
+    """Markdown: for each run that was resumed, its stretches (steps, wall time, CPU or GPU); "" if none was.
+
+    A long run may be continued on another machine, whose speed differs: its total wall time is then a sum over
+    machines, and this says which."""
+    lines = []
+    for name, r in study["agents"].items():
+        segments = r.get("segments") or []
+        if len(segments) < 2:
+            continue
+        parts = []
+        for g in segments:
+            hw = g.get("hardware") or {}
+            where = hardware_label(hw) + (f", {hw['cpu']}" if hw.get("cpu") and hw.get("jax_backend") == "cpu" else "")
+            parts.append(f"steps {int(g['from_step']):,} to {int(g['to_step']):,} in "
+                         f"{_wall_text(g.get('wall_time_s'))} ({where})")
+        lines.append(f"* {name} ran in {len(segments)} stretches: " + "; ".join(parts) + ".")
+    return "\n".join(lines)
 
 
 def equal_steps_table(study: Mapping[str, Any], step: int | None = None) -> str:
@@ -404,6 +428,7 @@ __all__ = [
     "expert_summary",
     "final_table",
     "hardware_label",
+    "segments_note",
     "maze_dict",
     "plot_coverage",
     "plot_episodes",
