@@ -11,7 +11,7 @@
 set -euo pipefail
 DATA=${1:?dataset directory}; RUNS=${2:?runs directory}; WHICH=${3:-all}
 ENV=antmaze-large-navigate-singletask-v0
-STEPS=${STEPS:-300000}  # the 300k runs; the earlier committed artifacts came from STEPS=100000 (same runs, cut there)
+STEPS=${STEPS:-300000}  # the committed 100,000-step artifacts came from STEPS=100000 runs of this config
 # Sizes shared by both agents (the paper: 4x512 networks, batch 256, K 8, R 8, 1M-2M steps, 50 episodes per eval).
 COMMON=(--tier teach --steps $STEPS --seeds 3 --dataset-dir "$DATA" --no-progress
         --set 'actor_hidden_dims=(128,128)' --set 'value_hidden_dims=(128,128)' --set batch_size=128
@@ -23,8 +23,11 @@ restore() {  # the committed copy of a run in progress, where this machine has n
   [[ -f "$RUNS/$1/config.json" || ! -f "$INFLIGHT/$1/checkpoint.msgpack" ]] && return 0
   mkdir -p "$RUNS/$1" && cp "${FILES[@]/#/$INFLIGHT/$1/}" "$RUNS/$1/" && echo "continuing $INFLIGHT/$1 in $RUNS/$1"
 }
-run() { local out="$RUNS/$1"; restore "$1"; shift; floq-lite train "$ENV" --out "$out" $(resume "$out") "${COMMON[@]}" "$@"; }
-save() {
+run() {
+  local out="$RUNS/$1"; restore "$1"; shift
+  floq-lite train "$ENV" --out "$out" $(resume "$out") "${COMMON[@]}" "$@"
+}
+save() {  # safe while the run trains: the logs are copied after the checkpoint, and --resume drops rows past it
   [[ -f "$RUNS/$1/checkpoint.msgpack" ]] || return 0
   mkdir -p "$INFLIGHT/$1" && cp "${FILES[@]/#/$RUNS/$1/}" "$INFLIGHT/$1/" && echo "saved $RUNS/$1 to $INFLIGHT/$1"
 }
