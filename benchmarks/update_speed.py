@@ -55,6 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from floq_lite.agents import FloqAgent, FQLAgent
+from floq_lite.agents._common import random_transitions
 from floq_lite.agents._common import _sampled, _vmapped_update
 from floq_lite.config import make_config, with_reward_range
 from floq_lite.reporting import export_update_speed, update_flops
@@ -75,14 +76,7 @@ def _config(agent: str, size: str, variant: str):
 
 def _dataset(seed: int = 0, n: int = DATASET_ROWS) -> dict[str, jax.Array]:
     """``n`` random transitions of antmaze's dimensions (what every benchmark here trains on)."""
-    rng = np.random.default_rng(seed)
-    return {
-        "observations": jnp.asarray(rng.normal(size=(n, OBS_DIM)), jnp.float32),
-        "actions": jnp.asarray(rng.uniform(-1, 1, (n, ACTION_DIM)), jnp.float32),
-        "rewards": jnp.asarray(-rng.integers(0, 2, n), jnp.float32),
-        "masks": jnp.asarray(rng.integers(0, 2, n), jnp.float32),
-        "next_observations": jnp.asarray(rng.normal(size=(n, OBS_DIM)), jnp.float32),
-    }
+    return random_transitions(n, OBS_DIM, ACTION_DIM, seed)
 
 
 def _median_ms(fn, steps: int) -> float:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from floq_lite.agents._common import random_transitions  # noqa: F401  (tests import it from here)
+
 BOOK_EXT = Path(__file__).resolve().parents[1] / "book" / "_ext"
 
 
@@ -35,20 +37,6 @@ def new_notebook(*sources: str):
     return nb
 
 
-def random_transitions(n: int, obs_dim: int, action_dim: int, seed: int = 0) -> dict:
-    """``n`` random transitions in the agents' batch format: normal observations, actions in [-1, 1], rewards in
-    {-1, 0}, masks in {0, 1}."""
-    import jax.numpy as jnp
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    return {
-        "observations": jnp.asarray(rng.normal(size=(n, obs_dim)), jnp.float32),
-        "actions": jnp.asarray(rng.uniform(-1, 1, (n, action_dim)), jnp.float32),
-        "rewards": jnp.asarray(-rng.integers(0, 2, n), jnp.float32),
-        "masks": jnp.asarray(rng.integers(0, 2, n), jnp.float32),
-        "next_observations": jnp.asarray(rng.normal(size=(n, obs_dim)), jnp.float32),
-    }
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,19 @@ A = TypeVar("A")
 BATCH_KEYS: tuple[str, ...] = ("observations", "actions", "rewards", "masks", "next_observations")
 
 
+def random_transitions(n: int, obs_dim: int, action_dim: int, seed: int = 0) -> dict[str, jax.Array]:
+    """``n`` random transitions in the batch format (:data:`BATCH_KEYS`), for tests and benchmarks: normal
+    observations, actions in [-1, 1], rewards in {-1, 0}, masks in {0, 1}; the same ``seed`` gives the same data."""
+    rng = np.random.default_rng(seed)
+    return {
+        "observations": jnp.asarray(rng.normal(size=(n, obs_dim)), jnp.float32),
+        "actions": jnp.asarray(rng.uniform(-1, 1, (n, action_dim)), jnp.float32),
+        "rewards": jnp.asarray(-rng.integers(0, 2, n), jnp.float32),
+        "masks": jnp.asarray(rng.integers(0, 2, n), jnp.float32),
+        "next_observations": jnp.asarray(rng.normal(size=(n, obs_dim)), jnp.float32),
+    }
+
+
 def check_batch_shapes(batch: dict[str, Array], obs_dim: int, action_dim: int) -> int:
     """Validate keys and shapes of one batch (works on tracers, so it fires when ``update`` is traced).
 
