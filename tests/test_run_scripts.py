@@ -29,17 +29,18 @@ def ch6(tmp_path):
     stub.chmod(0o755)
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", CH6_INFLIGHT=str(tmp_path / "inflight"))
 
-    def run(action: str) -> subprocess.CompletedProcess:
+    def run(action: str, **extra_env: str) -> subprocess.CompletedProcess:
         return subprocess.run(["bash", str(CH6), str(tmp_path / "data"), str(tmp_path / "runs"), action],
-                              env=env, capture_output=True, text=True)
+                              env=env | extra_env, capture_output=True, text=True)
 
     return run
 
 
-def _fake_run(directory: Path, step: int) -> None:
+def _fake_run(directory: Path, step: int, env_name: str = "antmaze-large-navigate-singletask-v0") -> None:
     directory.mkdir(parents=True)
     for name in RUN_FILES:
         (directory / name).write_text(f"{name} at step {step}\n")
+    (directory / "config.json").write_text(f'{{"env_name": "{env_name}", "steps_done": {step}}}\n')
 
 
 def test_unknown_action_is_refused(ch6):
@@ -77,3 +78,35 @@ def test_a_local_run_wins_over_the_committed_copy(ch6, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "continuing" not in proc.stdout and "--resume" in proc.stdout
     assert (tmp_path / "runs" / "floq" / "checkpoint.msgpack").read_text() == "checkpoint.msgpack at step 60000\n"
+
+
+def test_another_maze_uses_its_own_dataset_and_is_refused_a_large_copy(ch6, tmp_path):
+    proc = ch6("data", MAZE="medium")
+    assert proc.returncode == 0, proc.stderr
+    assert "floq-lite data generate antmaze-medium-navigate-v0 " in proc.stdout
+    assert "antmaze-medium-navigate-singletask-v0" in ch6("fql", MAZE="medium").stdout
+
+    _fake_run(tmp_path / "inflight" / "floq", 45000)  # a large-maze run in progress (CH6_INFLIGHT points at it)
+    proc = ch6("floq", MAZE="medium")
+    assert proc.returncode == 2
+    assert "another environment" in proc.stderr and "MAZE" in proc.stderr
+    assert not (tmp_path / "runs" / "floq").exists()  # nothing was copied or started
+
+
+def test_unknown_maze_is_refused(ch6):
+    proc = ch6("fql", MAZE="huge")
+    assert proc.returncode == 2 and "unknown MAZE 'huge'" in proc.stderr
+
+
+def test_default_in_flight_folder_is_per_maze(tmp_path):
+    """Without CH6_INFLIGHT, a medium-maze run never picks up the large maze's committed copy."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "floq-lite").write_text('#!/bin/sh\necho "floq-lite $*"\n')
+    (bin_dir / "floq-lite").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "CH6_INFLIGHT"}
+    env |= dict(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", MAZE="medium")
+    proc = subprocess.run(["bash", str(CH6), str(tmp_path / "data"), str(tmp_path / "runs"), "floq"],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "continuing" not in proc.stdout and "--resume" not in proc.stdout
