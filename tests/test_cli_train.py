@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("ogbench")
 
-from floq_lite import evaluation, training
+from floq_lite import evaluation, reporting, training
 from floq_lite.agents import FloqAgent
 from floq_lite.agents._common import BATCH_KEYS
 from floq_lite.cli import main as cli_main
@@ -294,7 +294,10 @@ def test_cli_train_and_eval_fql(data_dir, tmp_path, capsys):
     argv = ["train", ENV, "--agent", "fql", "--tier", "smoke", "--steps", "10", "--out", str(out), "--dataset-dir",
             str(data_dir), "--eval-max-episode-steps", str(EVAL_T), "--no-progress", *_cli_sets(TINY_FQL)]
     assert cli_main(argv) == 0
-    assert "finished: 10 steps" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "finished: 10 steps" in text
+    final = reporting.run_summary(out)["final"]  # what an artifact's table shows for this run
+    assert f"final success {final['mean']:.3f} ± {final['std']:.3f} (per seed, the mean of the last " in text
     assert cli_main(argv) == 2  # the run exists: needs --resume
     assert "--resume" in capsys.readouterr().err
     assert cli_main(["eval", str(out), "--episodes", "1", "--max-episode-steps", str(EVAL_T), "--json"]) == 0

@@ -92,7 +92,7 @@ def fail(command: str, message: str, status: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Train; 0 on success, 1 on a NaN stop or dataset problem, 2 on bad input."""
-    from floq_lite import training
+    from floq_lite import reporting, training
     from floq_lite.data import ogbench_io
 
     try:
@@ -116,6 +116,13 @@ def run(args: argparse.Namespace) -> int:
     except (training.TrainingError, ValueError) as exc:
         return fail("train", str(exc), 2)
     rates = [r["success_rate"] for r in result.last_eval]
-    print(f"{result.status}: {result.step} steps in {result.wall_time_s:.1f} s; final success rate "
-          f"{training.summarize(rates)} over {len(rates)} seed(s); run directory {result.run_dir}")
+    line = (f"{result.status}: {result.step} steps in {result.wall_time_s:.1f} s; last evaluation "
+            f"{training.summarize(rates)} over {len(rates)} seed(s)")
+    try:  # the number the chapters and papers report, so that this line and an artifact's table agree
+        final = reporting.run_summary(result.run_dir)["final"]
+        line += (f"; final success {final['mean']:.3f} ± {final['std']:.3f} (per seed, the mean of the last "
+                 f"{len(final['eval_steps'])} evaluations)")
+    except ValueError:  # no evaluation yet
+        pass
+    print(f"{line}; run directory {result.run_dir}")
     return 0
