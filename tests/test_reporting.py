@@ -354,6 +354,22 @@ def test_equal_steps_table_compares_runs_of_unequal_length_at_their_common_step(
         ant_plots.equal_steps_table(study, 40)
 
 
+def test_window_table_averages_each_stretch_and_shows_the_seed_range():
+    from floq_lite.plotting import antmaze as ant_plots
+
+    study = {"agents": {
+        "a": {"eval": {"steps": [10, 20, 30, 40], "success_rate": [[0.0, 0.2, 0.4, 1.0], [0.0, None, 0.6, 0.8]]}},
+        "b": {"eval": {"steps": [10, 20], "success_rate": [[0.5, 0.1]]}},
+    }}
+    table = ant_plots.window_table(study, [0, 20, 40])
+    assert "| agent | steps 0-20 | steps 20-40 |" in table
+    # a, (0, 20]: seed means 0.1 and 0.0 (None skipped); (20, 40]: 0.7 and 0.7
+    assert "| a | 0.05 (0.00-0.10) | 0.70 (0.70-0.70) |" in table
+    assert "| b | 0.30 (0.30-0.30) | - |" in table  # b has no evaluation after step 20
+    with pytest.raises(ValueError, match="increasing"):
+        ant_plots.window_table(study, [0, 0])
+
+
 def test_grid_points_mask_agrees_with_the_maze_cells():
     """The wall mask of the grid (used by the critic maps of chapters 5 and 6) matches MazeGrid.cell_of point by point."""
     from floq_lite.data.navigate import MazeGrid

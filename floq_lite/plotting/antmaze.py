@@ -274,6 +274,31 @@ def equal_steps_table(study: Mapping[str, Any], step: int | None = None) -> str:
     return "\n".join(lines) + f"\n\n(mean success over the last {n} evaluations up to step {step:,})"
 
 
+def window_table(study: Mapping[str, Any], edges: Sequence[int]) -> str:
+    """Markdown: each agent's mean success over all evaluations in each stretch ``(lo, hi]`` of training between
+    consecutive ``edges``, averaged over seeds, with the range of the seeds' own means: whether an agent is still
+    improving or has levelled off. A stretch without evaluations of an agent shows as "-"."""
+    if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])):
+        raise ValueError(f"edges must be at least two increasing steps, got {list(edges)}.")
+    spans = list(zip(edges, edges[1:]))
+    lines = ["| agent | " + " | ".join(f"steps {lo:,}-{hi:,}" for lo, hi in spans) + " |",
+             "|---|" + "---|" * len(spans)]
+    for name, r in study["agents"].items():
+        steps = np.asarray(r["eval"]["steps"])
+        success = np.asarray([[np.nan if v is None else v for v in row] for row in r["eval"]["success_rate"]], float)
+        cells = []
+        for lo, hi in spans:
+            keep = (steps > lo) & (steps <= hi)
+            per_seed = success[:, keep]  # (S, evaluations in the stretch)
+            if not np.isfinite(per_seed).any():
+                cells.append("-")
+                continue
+            means = np.nanmean(per_seed, axis=1)  # (S,)
+            cells.append(f"{np.nanmean(means):.2f} ({np.nanmin(means):.2f}-{np.nanmax(means):.2f})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n(mean success over the evaluations in each stretch; seeds' range in brackets)"
+
+
 def compare_final(study: Mapping[str, Any], a: str, b: str) -> str:
     """One Markdown sentence comparing the final success of agents ``a`` and ``b`` of a study: means, stds, the
     per-seed ranges and whether those ranges overlap (with this few seeds, no finer test is claimed)."""
