@@ -43,6 +43,7 @@ class SeedEval:
     successes: list[float] = field(default_factory=list)
     returns: list[float] = field(default_factory=list)
     q_diagnostics: dict[str, float] = field(default_factory=dict)
+    paths: list[np.ndarray] = field(default_factory=list)  # per episode (P, 2) x-y, with ``path_every``
 
     def row(self) -> dict[str, Any]:
         """A flat dict for CSV/JSON logs (per-episode lists left out)."""
@@ -149,6 +150,7 @@ def evaluate(
     envs: Sequence[Any] | None = None,
     max_episode_steps: int | None = None,
     flow_steps: int | None = None,
+    path_every: int | None = None,
     progress: bool = False,
 ) -> list[SeedEval]:
     """Run ``episodes`` episodes per seed and return one :class:`SeedEval` per seed.
@@ -170,6 +172,8 @@ def evaluate(
       max_episode_steps: time limit override (default: the env's registered limit, 1000 on the mazes).
       flow_steps: floq only: also report the flow-Q with this many Euler steps at the visited (s, a) pairs,
         next to the distilled critic and the flow-Q with the training K. Does not change the actions.
+      path_every: also keep each episode's x-y path (the first two observation entries), every ``path_every``
+        steps from the start plus the position where the episode ended, in :attr:`SeedEval.paths`.
       progress: show a tqdm bar over env steps.
     """
     seeds = [int(s) for s in seeds]
@@ -179,6 +183,8 @@ def evaluate(
         raise ValueError(f"agents must have a leading seed axis of length {S} (one per seed).")
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}.")
+    if path_every is not None and path_every < 1:
+        raise ValueError(f"path_every must be >= 1 step (or None), got {path_every}.")
     if envs is None:
         if env_name is None:
             raise ValueError("give env_name or envs.")
@@ -195,6 +201,7 @@ def evaluate(
     returns = np.zeros((S, episodes))
     lengths = np.zeros((S, episodes), np.int64)
     visited: list[list[list[tuple[np.ndarray, np.ndarray]]]] = [[[] for _ in range(episodes)] for _ in range(S)]
+    paths: list[list[list[np.ndarray]]] = [[[] for _ in range(episodes)] for _ in range(S)]  # x-y (2,) points
 
     ep = np.tile(np.arange(W, dtype=np.int32), (S, 1))  # (S, W) the episode each slot plays
     t = np.zeros((S, W), np.int32)
@@ -214,11 +221,15 @@ def evaluate(
             action = np.clip(actions[i, w], -1.0, 1.0)
             if keep_visited:
                 visited[i][e].append((obs[i, w].copy(), action))
+            if path_every and t[i, w] % path_every == 0:
+                paths[i][e].append(obs[i, w, :2].copy())
             ob, reward, terminated, truncated, info = env.step(action)
             ret[i, w] += float(reward)
             t[i, w] += 1
             if terminated or truncated:
                 successes[i, e], returns[i, e], lengths[i, e] = float(info.get("success", 0.0)), ret[i, w], t[i, w]
+                if path_every:
+                    paths[i][e].append(np.asarray(ob[:2], np.float32))  # where the episode ended
                 ep[i, w] += W
                 t[i, w], ret[i, w] = 0, 0.0
                 if ep[i, w] >= episodes:
@@ -246,6 +257,7 @@ def evaluate(
             successes=successes[i].tolist(),
             returns=returns[i].tolist(),
             q_diagnostics=diag,
+            paths=[np.stack(p) for p in paths[i]] if path_every else [],
         ))
     return results
 

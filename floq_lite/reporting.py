@@ -17,6 +17,8 @@ Writers (each returns the dict it wrote; files are written atomically):
   ``floq-lite eval RUN_DIR --flow-steps K`` prints, for several K at once).
 * :func:`export_value_maps`: the critic microscope of trained runs (the value over the maze's x-y grid), so the
   maps of agents whose checkpoints are not committed can still be drawn.
+* :func:`export_rollouts`: where trained agents go: evaluation episodes of each run's checkpoint as x-y paths, with
+  success, end distance and closest approach to the goal.
 * :func:`export_update_speed`: rows of ``benchmarks/update_speed.py`` (time per update) with where they were measured.
 * :func:`export_expert_training`: the ant expert's evaluation curve (CSV) from its run directory.
 
@@ -57,6 +59,7 @@ COVERAGE_FORMAT = "floq_lite.coverage/1"
 K_EVAL_FORMAT = "floq_lite.k_eval/1"
 SPEED_FORMAT = "floq_lite.update_speed/1"
 RANGE_FORMAT = "floq_lite.range/1"
+ROLLOUTS_FORMAT = "floq_lite.rollouts/1"
 DEFAULT_METRICS = ("critic/critic_loss", "actor/actor_loss", "actor/q_loss", "critic/q_mean")
 """Training metrics kept per seed by :func:`export_runs` (those a run did not log are skipped)."""
 EXPERT_COLUMNS = ("step", "seed", "eval/unhealthy", "eval/length", "eval/return", "eval/return_per_100_steps")
@@ -520,8 +523,7 @@ def export_value_maps(runs: Mapping[str, str | os.PathLike[str]], path: str | os
     """The critic microscope of trained runs as an artifact: for each run (``{"floq": dir, "fql": dir}``), seed
     ``seed_index``'s value map over the maze (:func:`value_on_grid`); floq gets its distilled critic and its flow
     critic with the training K. Holds the maze, the grid, the goal and each run's tier, steps and hardware."""
-    from floq_lite.data import MazeGrid
-    from floq_lite.evaluation import make_env, select_seed
+    from floq_lite.evaluation import select_seed
 
     maps: dict[str, Any] = {}
     info: dict[str, Any] = {}
@@ -531,13 +533,9 @@ def export_value_maps(runs: Mapping[str, str | os.PathLike[str]], path: str | os
         agent = select_seed(agents, seed_index)
         if env_name is None:
             env_name = meta["env_name"]
-            env = make_env(env_name)
-            env.reset(seed=0)
-            grid = MazeGrid.from_env(env)
-            goal = [float(v) for v in env.unwrapped.cur_goal_xy]
-            env.close()
+            maze, goal = _maze_and_goal(env_name)
             body = body_observation(env_name)
-            xs, ys, free = grid_points(grid.walls, grid.unit, grid.offset_x, grid.offset_y, resolution)
+            xs, ys, free = grid_points(maze["walls"], maze["unit"], maze["offset_x"], maze["offset_y"], resolution)
         info[name] = {"agent": meta["agent"], "tier": meta["tier"], "checkpoint_step": step,
                       "seed": meta["seeds"][seed_index], "hardware": meta.get("hardware"), "run_name": Path(run_dir).name}
         if meta["agent"] == "floq":
@@ -551,14 +549,79 @@ def export_value_maps(runs: Mapping[str, str | os.PathLike[str]], path: str | os
         **_provenance(),
         "env_name": env_name,
         "runs": info,
-        "maze": {"walls": grid.walls.astype(int).tolist(), "unit": grid.unit, "offset_x": grid.offset_x,
-                 "offset_y": grid.offset_y},
+        "maze": maze,
         "goal_xy": goal,
         "body": {"observation": body, "how": "the env's reset state (seed 0), x-y replaced by each grid point"},
         "action": "the agent's one-step policy action at each point (one fixed noise draw)",
         "resolution": resolution,
         "xs": xs, "ys": ys,
         "maps": {k: np.where(free, v, np.nan) for k, v in maps.items()},
+        "extra": dict(extra or {}),
+    }
+    write_artifact(study, path)
+    return json.loads(json.dumps(_clean(study)))
+
+
+def _maze_and_goal(env_name: str) -> tuple[dict[str, Any], list[float]]:
+    """The maze (walls, unit, offsets, as in a coverage artifact) and the task's goal x-y of a singletask env."""
+    from floq_lite.data import MazeGrid
+    from floq_lite.evaluation import make_env
+
+    env = make_env(env_name)
+    env.reset(seed=0)
+    grid = MazeGrid.from_env(env)
+    goal = [float(v) for v in env.unwrapped.cur_goal_xy]
+    env.close()
+    maze = {"walls": grid.walls.astype(int).tolist(), "unit": grid.unit, "offset_x": grid.offset_x,
+            "offset_y": grid.offset_y}
+    return maze, goal
+
+
+def export_rollouts(runs: Mapping[str, str | os.PathLike[str]], path: str | os.PathLike[str], *,
+                    episodes: int | None = None, every: int = 10, max_episode_steps: int | None = None,
+                    eval_seed: int = 0, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Where trained agents go: evaluation episodes of each run's checkpoint (``{"floq": dir, "fql": dir}``), all
+    seeds, with each episode's x-y path every ``every`` steps and its end point (:func:`floq_lite.evaluation.evaluate`
+    with ``path_every``). Per episode: seed, success, the distance from its end to the goal and its closest approach
+    (on the kept points, before rounding). Holds the maze and the goal; x-y rounded to 0.1 (a maze cell is 1 to 4
+    wide), about 30 kB per run of 30 antmaze episodes.
+    """
+    from floq_lite import evaluation
+
+    out: dict[str, Any] = {}
+    env_name = None
+    t0 = time.perf_counter()
+    for name, run_dir in runs.items():
+        meta, agents, step = load_run_agents(run_dir)
+        if env_name is None:
+            env_name = meta["env_name"]
+            maze, goal = _maze_and_goal(env_name)
+        elif meta["env_name"] != env_name:
+            raise ValueError(f"{run_dir} is a run on {meta['env_name']}, not {env_name}: one environment per study.")
+        seeds = [int(s) for s in meta["seeds"]]
+        n = int(episodes or meta["config"]["eval_episodes"])
+        results = evaluation.evaluate(agents, env_name, n, seeds=seeds, step=eval_seed,
+                                      max_episode_steps=max_episode_steps, path_every=every)
+        rows = []
+        for r in results:
+            for e, (xy, success) in enumerate(zip(r.paths, r.successes, strict=True)):
+                dist = np.linalg.norm(xy - np.asarray(goal), axis=1)  # (P,)
+                rows.append({"seed": r.seed, "episode": e, "success": bool(success),
+                             "end_distance": round(float(dist[-1]), 2), "closest": round(float(dist.min()), 2),
+                             "path": np.round(xy, 1).tolist()})
+        out[name] = {"agent": meta["agent"], "tier": meta["tier"], "checkpoint_step": step, "seeds": seeds,
+                     "hardware": meta.get("hardware"), "run_name": Path(run_dir).name, "episodes": rows}
+    study = {
+        "format": ROLLOUTS_FORMAT,
+        **_provenance(),
+        "env_name": env_name,
+        "maze": maze,
+        "goal_xy": goal,
+        "every": every,
+        "max_episode_steps": max_episode_steps,
+        "eval_seed": eval_seed,
+        "eval_wall_time_s": time.perf_counter() - t0,
+        "runs": out,
         "extra": dict(extra or {}),
     }
     write_artifact(study, path)
@@ -752,6 +815,7 @@ __all__ = [
     "export_k_eval",
     "export_runs",
     "export_update_speed",
+    "export_rollouts",
     "export_value_maps",
     "final_success",
     "grid_points",

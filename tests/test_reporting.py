@@ -229,6 +229,48 @@ def test_value_maps_cover_the_free_cells(runs, tmp_path):
     assert maps["runs"]["floq"]["checkpoint_step"] == 20
 
 
+def test_paths_are_kept_without_changing_the_evaluation(runs):
+    from floq_lite import evaluation
+
+    _, agents, _ = reporting.load_run_agents(runs["fql"])
+    plain = evaluation.evaluate(agents, ENV, 2, seeds=[0, 1], max_episode_steps=12)
+    traced = evaluation.evaluate(agents, ENV, 2, seeds=[0, 1], max_episode_steps=12, path_every=5)
+    for a, b in zip(plain, traced, strict=True):
+        assert (a.successes, a.returns, a.paths) == (b.successes, b.returns, [])
+        for e, xy in enumerate(b.paths):
+            env = evaluation.make_env(ENV, 12)
+            start, _ = evaluation.seeded_reset(env, evaluation._reset_seed(b.seed, 0, e))
+            ends = b.episode_length_mean == 12  # every episode runs out of time: points at t = 0, 5, 10, then the end
+            assert ends and xy.shape == (4, 2)
+            np.testing.assert_allclose(xy[0], start[:2])
+    with pytest.raises(ValueError, match="path_every"):
+        evaluation.evaluate(agents, ENV, 1, seeds=[0, 1], path_every=0)
+
+
+def test_rollouts_artifact_measures_distances_to_the_goal_and_draws(runs, tmp_path):
+    from floq_lite.plotting import antmaze as ant_plots
+
+    study = reporting.export_rollouts(runs, tmp_path / "roll.json", episodes=2, every=5, max_episode_steps=12)
+    assert set(study["runs"]) == {"floq", "fql"} and study["every"] == 5
+    goal = np.asarray(study["goal_xy"])
+    for run in study["runs"].values():
+        assert run["checkpoint_step"] == 20 and len(run["episodes"]) == 4  # 2 seeds x 2 episodes
+        for ep in run["episodes"]:
+            dist = np.linalg.norm(np.asarray(ep["path"]) - goal, axis=1)
+            assert ep["end_distance"] == pytest.approx(dist[-1], abs=0.08)  # the path is stored rounded to 0.1
+            assert ep["closest"] == pytest.approx(dist.min(), abs=0.08) and ep["closest"] <= ep["end_distance"]
+    assert reporting.load_artifact(tmp_path / "roll.json")["runs"]["fql"]["episodes"][0]["path"]
+    table = ant_plots.rollout_table(study)
+    for name, run in study["runs"].items():
+        reached = sum(ep["success"] for ep in run["episodes"])
+        assert f"| {name} | {reached} of 4 |" in table
+    fig = ant_plots.plot_rollouts(study)
+    assert len(fig.axes) == 2
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
 def test_observations_at_moves_only_xy():
     body = np.arange(5, dtype=np.float32)
     obs = reporting.observations_at(body, np.array([10.0, 20.0]), np.array([-1.0, -2.0, -3.0]))

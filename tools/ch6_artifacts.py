@@ -3,7 +3,8 @@
     python tools/ch6_artifacts.py \\
         --expert-run runs/ant-expert \\                      # -> ant_expert_training.csv
         --dataset-dir ~/.ogbench/data \\                     # -> antmaze_large_coverage.json
-        --floq runs/antmaze-floq --fql runs/antmaze-fql \\   # -> antmaze_large_cpu_runs.json, _value_maps.json
+        --floq runs/antmaze-floq --fql runs/antmaze-fql \\   # -> antmaze_large_cpu_runs.json, _value_maps.json,
+                                                            #    _rollouts.json
         --k-eval --k-episodes 10 \\                          # -> antmaze_large_k_eval.json (from --floq)
         --speed-from-readme                                  # -> update_speed_cpu.json (README's measured table)
 
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--k-episodes", type=int, default=None, help="episodes per seed and K (default: the run's)")
     p.add_argument("--k-max-episode-steps", type=int, default=None)
     p.add_argument("--value-maps-resolution", type=int, default=4)
+    p.add_argument("--rollout-episodes", type=int, default=None,
+                   help="episodes per seed for the rollouts artifact (default: the run's evaluation episodes)")
     p.add_argument("--speed-from-readme", action="store_true", help="write README's speed table as the artifact")
     p.add_argument("--out", default=str(OUT), help="artifact directory (default: %(default)s)")
     args = p.parse_args(argv)
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         reporting.export_value_maps(runs, out / "antmaze_large_value_maps.json",
                                     resolution=args.value_maps_resolution)
         print(f"wrote {out / 'antmaze_large_value_maps.json'}")
+        roll = reporting.export_rollouts(runs, out / "antmaze_large_rollouts.json", episodes=args.rollout_episodes)
+        print(f"wrote {out / 'antmaze_large_rollouts.json'} ({roll['eval_wall_time_s']:.0f} s of evaluation)")
     if args.k_eval:
         if not args.floq:
             p.error("--k-eval needs --floq")

@@ -4,7 +4,8 @@
 * navigate data over the maze: live episodes, and the coverage of the full dataset (``antmaze_large_coverage.json``);
 * learning curves with seed bands and final numbers next to the paper's (``antmaze_large_cpu_runs.json``);
 * the critic microscope: the value of the agent's own action, ``Q(s, pi(s))``, over the maze;
-* flow-Q against the number of Euler steps K at evaluation time (``antmaze_large_k_eval.json``).
+* flow-Q against the number of Euler steps K at evaluation time (``antmaze_large_k_eval.json``);
+* where the trained agents' evaluation episodes go (``antmaze_large_rollouts.json``).
 
 Unlike the point maze (chapter 5, :mod:`floq_lite.plotting.maze`), an antmaze observation is 29 numbers: x-y, then
 the ant's body (height, orientation, joint angles, velocities). A value "at a position" therefore fixes a
@@ -401,6 +402,54 @@ def plot_value_maps(maze: Mapping[str, Any], xs: np.ndarray, ys: np.ndarray, map
 # --- K at evaluation time -------------------------------------------------------------------------------------------
 
 
+def plot_rollouts(study: Mapping[str, Any], *, title: str | None = None):
+    """Where trained agents go (a rollouts artifact, :func:`floq_lite.reporting.export_rollouts`): one panel per run,
+    every evaluation episode's x-y path over the maze (one colour per seed), a dot where a successful episode ended
+    and a cross where a failed one did; the goal is the star."""
+    runs = study["runs"]
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.9 * len(runs), 3.6), squeeze=False)
+    for ax, (name, run) in zip(axes[0], runs.items(), strict=True):
+        draw_maze(ax, study["maze"])
+        seeds = list(run["seeds"])
+        for ep in run["episodes"]:
+            xy = np.asarray(ep["path"])  # (P, 2)
+            color = f"C{seeds.index(ep['seed']) % 10}"
+            ax.plot(xy[:, 0], xy[:, 1], color=color, lw=0.8, alpha=0.6)
+            ax.plot(*xy[-1], "o" if ep["success"] else "x", color=color, ms=5, mew=1.5, zorder=4)
+        _mark_goal(ax, study["goal_xy"])
+        reached = sum(ep["success"] for ep in run["episodes"])
+        ax.set_title(f"{name}, step {int(run['checkpoint_step']):,}: {reached} of {len(run['episodes'])} "
+                     "episodes reach the goal", fontsize=8)
+    seeds = list(next(iter(runs.values()))["seeds"])
+    handles = [plt.Line2D([], [], color=f"C{i % 10}", lw=1.5, label=f"seed {s}") for i, s in enumerate(seeds)]
+    handles += [plt.Line2D([], [], ls="", marker="x", color="0.3", label="failed: end"),
+                plt.Line2D([], [], ls="", marker="o", color="0.3", label="reached the goal")]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.suptitle(title or f"{study['env_name']}: evaluation episodes of the final checkpoints", fontsize=9)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def rollout_table(study: Mapping[str, Any]) -> str:
+    """Markdown: per run, the episodes that reached the goal and, over the failed ones, the median distance from
+    their end point to the goal and their median closest approach (distances in maze units; a cell is
+    ``maze["unit"]`` wide)."""
+    lines = ["| agent | reached the goal | failed: median end distance | failed: median closest approach |",
+             "|---|---|---|---|"]
+    for name, run in study["runs"].items():
+        eps = run["episodes"]
+        failed = [ep for ep in eps if not ep["success"]]
+        reached = len(eps) - len(failed)
+        end = f"{np.median([ep['end_distance'] for ep in failed]):.1f}" if failed else "-"
+        closest = f"{np.median([ep['closest'] for ep in failed]):.1f}" if failed else "-"
+        lines.append(f"| {name} | {reached} of {len(eps)} | {end} | {closest} |")
+    unit = float(study["maze"]["unit"])
+    start = np.asarray(next(iter(study["runs"].values()))["episodes"][0]["path"][0])
+    far = float(np.linalg.norm(start - np.asarray(study["goal_xy"])))
+    return "\n".join(lines) + (f"\n\n(distances in maze units: a cell is {unit:g} wide, and the start is {far:.1f} "
+                               "from the goal in a straight line)")
+
+
 def plot_k_eval(study: Mapping[str, Any]):
     """From a K artifact: mean flow-Q at the visited (s, a) against K (one line per seed, the distilled critic
     dashed), and the success rate against K (flat: the actor does not use the flow)."""
@@ -448,21 +497,25 @@ def speed_table(speed: Mapping[str, Any], flops: Mapping[tuple[str, str], float]
 
 __all__ = [
     "compare_final",
-    "paper_table_pointmaze",
     "draw_maze",
+    "equal_steps_table",
     "expert_summary",
     "final_table",
     "hardware_label",
-    "segments_note",
     "maze_dict",
+    "paper_table_pointmaze",
     "plot_coverage",
     "plot_episodes",
     "plot_expert_curve",
     "plot_k_eval",
     "plot_paper_comparison",
+    "plot_rollouts",
     "plot_study_curves",
     "plot_value_maps",
+    "rollout_table",
     "run_label",
+    "segments_note",
     "speed_table",
     "study_label",
+    "window_table",
 ]
