@@ -18,7 +18,7 @@ Writers (each returns the dict it wrote; files are written atomically):
 * :func:`export_value_maps`: the critic microscope of trained runs (the value over the maze's x-y grid), so the
   maps of agents whose checkpoints are not committed can still be drawn.
 * :func:`export_rollouts`: where trained agents go: evaluation episodes of each run's checkpoint as x-y paths, with
-  success, end distance and closest approach to the goal.
+  success and the cells left to walk to the goal (:func:`cells_to_goal`) at the start, the end and the closest point.
 * :func:`export_update_speed`: rows of ``benchmarks/update_speed.py`` (time per update) with where they were measured.
 * :func:`export_expert_training`: the ant expert's evaluation curve (CSV) from its run directory.
 
@@ -533,7 +533,7 @@ def export_value_maps(runs: Mapping[str, str | os.PathLike[str]], path: str | os
         agent = select_seed(agents, seed_index)
         if env_name is None:
             env_name = meta["env_name"]
-            maze, goal = _maze_and_goal(env_name)
+            _, maze, goal = _maze_and_goal(env_name)
             body = body_observation(env_name)
             xs, ys, free = grid_points(maze["walls"], maze["unit"], maze["offset_x"], maze["offset_y"], resolution)
         info[name] = {"agent": meta["agent"], "tier": meta["tier"], "checkpoint_step": step,
@@ -562,8 +562,9 @@ def export_value_maps(runs: Mapping[str, str | os.PathLike[str]], path: str | os
     return json.loads(json.dumps(_clean(study)))
 
 
-def _maze_and_goal(env_name: str) -> tuple[dict[str, Any], list[float]]:
-    """The maze (walls, unit, offsets, as in a coverage artifact) and the task's goal x-y of a singletask env."""
+def _maze_and_goal(env_name: str) -> tuple[Any, dict[str, Any], list[float]]:
+    """The :class:`~floq_lite.data.MazeGrid` of a singletask env, the maze as in a coverage artifact (walls, unit,
+    offsets) and the task's goal x-y."""
     from floq_lite.data import MazeGrid
     from floq_lite.evaluation import make_env
 
@@ -574,7 +575,19 @@ def _maze_and_goal(env_name: str) -> tuple[dict[str, Any], list[float]]:
     env.close()
     maze = {"walls": grid.walls.astype(int).tolist(), "unit": grid.unit, "offset_x": grid.offset_x,
             "offset_y": grid.offset_y}
-    return maze, goal
+    return grid, maze, goal
+
+
+def cells_to_goal(grid: Any, goal_xy: Sequence[float], xy: np.ndarray) -> np.ndarray:
+    """Walking distance to the goal's cell, in cells (BFS over free cells), of each x-y point ``(P, 2)``: ``(P,)``
+    float, NaN for a point outside the free cells. Unlike the straight-line distance, it counts the detours."""
+    dist = grid.distances_to(grid.cell_of(goal_xy))  # (H, W), -1 for walls
+    out = np.full(len(xy), np.nan)
+    for n, point in enumerate(np.asarray(xy)):
+        i, j = grid.cell_of(point)
+        if grid.inside(i, j) and dist[i, j] >= 0:
+            out[n] = dist[i, j]
+    return out
 
 
 def export_rollouts(runs: Mapping[str, str | os.PathLike[str]], path: str | os.PathLike[str], *,
@@ -582,9 +595,9 @@ def export_rollouts(runs: Mapping[str, str | os.PathLike[str]], path: str | os.P
                     eval_seed: int = 0, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Where trained agents go: evaluation episodes of each run's checkpoint (``{"floq": dir, "fql": dir}``), all
     seeds, with each episode's x-y path every ``every`` steps and its end point (:func:`floq_lite.evaluation.evaluate`
-    with ``path_every``). Per episode: seed, success, the distance from its end to the goal and its closest approach
-    (on the kept points, before rounding). Holds the maze and the goal; x-y rounded to 0.1 (a maze cell is 1 to 4
-    wide), about 30 kB per run of 30 antmaze episodes.
+    with ``path_every``). Per episode: seed, success, and the walking distance to the goal in cells
+    (:func:`cells_to_goal`) at its start, at its end and at its closest approach (on the kept points). Holds the maze
+    and the goal; x-y rounded to 0.1 (a maze cell is 1 to 4 wide), about 35 kB per run of 30 antmaze episodes.
     """
     from floq_lite import evaluation
 
@@ -595,7 +608,7 @@ def export_rollouts(runs: Mapping[str, str | os.PathLike[str]], path: str | os.P
         meta, agents, step = load_run_agents(run_dir)
         if env_name is None:
             env_name = meta["env_name"]
-            maze, goal = _maze_and_goal(env_name)
+            grid, maze, goal = _maze_and_goal(env_name)
         elif meta["env_name"] != env_name:
             raise ValueError(f"{run_dir} is a run on {meta['env_name']}, not {env_name}: one environment per study.")
         seeds = [int(s) for s in meta["seeds"]]
@@ -605,9 +618,9 @@ def export_rollouts(runs: Mapping[str, str | os.PathLike[str]], path: str | os.P
         rows = []
         for r in results:
             for e, (xy, success) in enumerate(zip(r.paths, r.successes, strict=True)):
-                dist = np.linalg.norm(xy - np.asarray(goal), axis=1)  # (P,)
-                rows.append({"seed": r.seed, "episode": e, "success": bool(success),
-                             "end_distance": round(float(dist[-1]), 2), "closest": round(float(dist.min()), 2),
+                cells = cells_to_goal(grid, goal, xy)  # (P,)
+                rows.append({"seed": r.seed, "episode": e, "success": bool(success), "start_cells": cells[0],
+                             "end_cells": cells[-1], "closest_cells": float(np.nanmin(cells)),
                              "path": np.round(xy, 1).tolist()})
         out[name] = {"agent": meta["agent"], "tier": meta["tier"], "checkpoint_step": step, "seeds": seeds,
                      "hardware": meta.get("hardware"), "run_name": Path(run_dir).name, "episodes": rows}
@@ -815,6 +828,7 @@ __all__ = [
     "export_k_eval",
     "export_runs",
     "export_update_speed",
+    "cells_to_goal",
     "export_rollouts",
     "export_value_maps",
     "final_success",

@@ -431,23 +431,23 @@ def plot_rollouts(study: Mapping[str, Any], *, title: str | None = None):
 
 
 def rollout_table(study: Mapping[str, Any]) -> str:
-    """Markdown: per run, the episodes that reached the goal and, over the failed ones, the median distance from
-    their end point to the goal and their median closest approach (distances in maze units; a cell is
-    ``maze["unit"]`` wide)."""
-    lines = ["| agent | reached the goal | failed: median end distance | failed: median closest approach |",
+    """Markdown: per run, the episodes that reached the goal; the median over all episodes of the fewest cells left
+    to walk to the goal (the closest approach, counted along the corridors), with the range of the seeds' own
+    medians (a finer measure of progress than success when few episodes succeed); and the median cells left at the
+    end of a failed episode."""
+    lines = ["| agent | reached the goal | fewest cells left, median (seeds) | failed: cells left at the end |",
              "|---|---|---|---|"]
     for name, run in study["runs"].items():
         eps = run["episodes"]
-        failed = [ep for ep in eps if not ep["success"]]
-        reached = len(eps) - len(failed)
-        end = f"{np.median([ep['end_distance'] for ep in failed]):.1f}" if failed else "-"
-        closest = f"{np.median([ep['closest'] for ep in failed]):.1f}" if failed else "-"
-        lines.append(f"| {name} | {reached} of {len(eps)} | {end} | {closest} |")
-    unit = float(study["maze"]["unit"])
-    start = np.asarray(next(iter(study["runs"].values()))["episodes"][0]["path"][0])
-    far = float(np.linalg.norm(start - np.asarray(study["goal_xy"])))
-    return "\n".join(lines) + (f"\n\n(distances in maze units: a cell is {unit:g} wide, and the start is {far:.1f} "
-                               "from the goal in a straight line)")
+        failed = [ep["end_cells"] for ep in eps if not ep["success"]]
+        per_seed = [np.nanmedian([ep["closest_cells"] for ep in eps if ep["seed"] == s]) for s in run["seeds"]]
+        closest = np.nanmedian([ep["closest_cells"] for ep in eps])
+        end = f"{np.nanmedian(np.asarray(failed, float)):.0f}" if failed else "-"
+        lines.append(f"| {name} | {len(eps) - len(failed)} of {len(eps)} | {closest:.1f} "
+                     f"({min(per_seed):.1f}-{max(per_seed):.1f}) | {end} |")
+    start = next(iter(study["runs"].values()))["episodes"][0]["start_cells"]
+    return "\n".join(lines) + (f"\n\n(cells to walk along the corridors to the goal's cell; the start is {start:.0f} "
+                               "cells away)")
 
 
 def plot_k_eval(study: Mapping[str, Any]):
