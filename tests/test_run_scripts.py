@@ -1,4 +1,5 @@
-"""The shell scripts that make the committed chapter runs: arguments, and a run carried between machines.
+"""The scripts that make chapter 6's committed runs and artifacts: arguments, a run carried between machines, and
+artifacts named after the maze of their runs.
 
 ``tools/ch6_runs.sh`` runs for hours; a run in progress travels to the next machine through git (``save`` copies its
 checkpoint and logs into ``tools/ch6_inflight/``, and the next ``floq``/``fql`` call starts from that copy). The
@@ -110,3 +111,37 @@ def test_default_in_flight_folder_is_per_maze(tmp_path):
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "continuing" not in proc.stdout and "--resume" not in proc.stdout
+
+
+def _artifacts_main():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ch6_artifacts", ROOT / "tools" / "ch6_artifacts.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_ch6_artifacts_are_named_after_the_maze_of_their_runs(tmp_path, capsys):
+    """A tiny antmaze-medium FQL run gives antmaze_medium_* artifacts; a run of another maze is refused."""
+    pytest.importorskip("ogbench")
+    from floq_lite import training
+    from floq_lite.data import generate_navigate, write_dataset
+
+    data = generate_navigate("antmaze-medium-navigate-v0", episodes=1, episode_length=40, progress=False)
+    write_dataset("antmaze-medium-navigate-v0", data.train, data.val, tmp_path / "data")
+    tiny = {"actor_hidden_dims": (16, 16), "value_hidden_dims": (16, 16), "batch_size": 8, "actor_flow_steps": 2,
+            "log_interval": 5, "eval_interval": 5, "eval_episodes": 1}
+    training.train("antmaze-medium-navigate-singletask-v0", agent="fql", tier="smoke", seeds=1, steps=5,
+                   out=tmp_path / "fql", dataset_dir=tmp_path / "data", overrides=tiny, eval_max_episode_steps=10,
+                   progress=False, download=False, log=lambda _: None)
+    main = _artifacts_main()
+    out = tmp_path / "artifacts"
+    assert main(["--maze", "medium", "--fql", str(tmp_path / "fql"), "--value-maps-resolution", "1",
+                 "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["antmaze_medium_cpu_runs.json", "antmaze_medium_rollouts.json",
+                                                     "antmaze_medium_value_maps.json"]
+    with pytest.raises(SystemExit) as stop:  # the default maze is large: this run does not belong there
+        main(["--fql", str(tmp_path / "fql"), "--out", str(out)])
+    assert stop.value.code == 2
+    assert "not antmaze-large: pass --maze" in capsys.readouterr().err

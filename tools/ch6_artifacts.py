@@ -11,13 +11,15 @@
 Measured speeds instead (idle machine): python benchmarks/update_speed.py --sizes smoke,teach,paper --seeds 1
 --artifact floq_lite/artifacts/update_speed_cpu.json
 
-Every artifact records the commit and hardware of the machine that wrote it; the run artifacts also keep those of
-the runs themselves. ``--note TEXT`` is stored in the run artifacts' ``extra`` (say how the runs were made).
+``--maze medium`` (or giant) names the dataset and run artifacts antmaze_medium_* instead (runs made with
+MAZE=medium tools/ch6_runs.sh). Every artifact records the commit and hardware of the machine that wrote it; the run
+artifacts also keep those of the runs themselves. ``--note TEXT`` is stored in the run artifacts' ``extra`` (say how the runs were made).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -25,7 +27,7 @@ from pathlib import Path
 from floq_lite import reporting
 
 OUT = reporting.ARTIFACTS_DIR
-DATASET = "antmaze-large-navigate-v0"
+MAZES = ("medium", "large", "giant")
 
 # README.md "Speed" table (commit e63afdd), measured with benchmarks/update_speed.py on this project's 2-core CPU.
 README_SPEED = [
@@ -37,8 +39,9 @@ README_SPEED = [
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--maze", choices=MAZES, default="large", help="the antmaze of the dataset and runs")
     p.add_argument("--expert-run", help="ant-expert run directory (floq-lite expert train --out DIR)")
-    p.add_argument("--dataset-dir", help=f"directory holding {DATASET}.npz")
+    p.add_argument("--dataset-dir", help="directory holding antmaze-MAZE-navigate-v0.npz")
     p.add_argument("--dataset-note", default="", help="how the dataset was made (stored in the coverage artifact)")
     p.add_argument("--floq", help="floq run directory (floq-lite train ... --agent floq)")
     p.add_argument("--fql", help="FQL run directory")
@@ -55,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(OUT), help="artifact directory (default: %(default)s)")
     args = p.parse_args(argv)
     out = Path(args.out)
+    dataset, stem = f"antmaze-{args.maze}-navigate-v0", f"antmaze_{args.maze}"
 
     if args.expert_run:
         path = reporting.export_expert_training(args.expert_run, out / "ant_expert_training.csv")
@@ -67,25 +71,29 @@ def main(argv: list[str] | None = None) -> int:
             extra["expert"] = AntExpert().provenance
         except (FileNotFoundError, ValueError) as exc:
             extra["expert"] = f"unavailable: {exc}"
-        reporting.export_coverage(DATASET, out / "antmaze_large_coverage.json", args.dataset_dir, extra=extra)
-        print(f"wrote {out / 'antmaze_large_coverage.json'} ({(out / 'antmaze_large_coverage.json').stat().st_size:,} B)")
+        path = out / f"{stem}_coverage.json"
+        reporting.export_coverage(dataset, path, args.dataset_dir, extra=extra)
+        print(f"wrote {path} ({path.stat().st_size:,} B)")
     runs = {name: d for name, d in (("floq", args.floq), ("fql", args.fql)) if d}
+    for name, run_dir in runs.items():  # a misnamed artifact would put one maze's runs in another's chapter
+        env_name = json.loads((Path(run_dir) / "config.json").read_text())["env_name"]
+        if not env_name.startswith(f"antmaze-{args.maze}-"):
+            p.error(f"--{name} {run_dir} is a run on {env_name}, not antmaze-{args.maze}: pass --maze to match it")
     if runs:
-        reporting.export_runs(runs, out / "antmaze_large_cpu_runs.json", last_n=args.last_n,
+        reporting.export_runs(runs, out / f"{stem}_cpu_runs.json", last_n=args.last_n,
                               extra={"note": args.note, "command": " ".join(sys.argv)})
-        print(f"wrote {out / 'antmaze_large_cpu_runs.json'}")
-        reporting.export_value_maps(runs, out / "antmaze_large_value_maps.json",
-                                    resolution=args.value_maps_resolution)
-        print(f"wrote {out / 'antmaze_large_value_maps.json'}")
-        roll = reporting.export_rollouts(runs, out / "antmaze_large_rollouts.json", episodes=args.rollout_episodes)
-        print(f"wrote {out / 'antmaze_large_rollouts.json'} ({roll['eval_wall_time_s']:.0f} s of evaluation)")
+        print(f"wrote {out / f'{stem}_cpu_runs.json'}")
+        reporting.export_value_maps(runs, out / f"{stem}_value_maps.json", resolution=args.value_maps_resolution)
+        print(f"wrote {out / f'{stem}_value_maps.json'}")
+        roll = reporting.export_rollouts(runs, out / f"{stem}_rollouts.json", episodes=args.rollout_episodes)
+        print(f"wrote {out / f'{stem}_rollouts.json'} ({roll['eval_wall_time_s']:.0f} s of evaluation)")
     if args.k_eval:
         if not args.floq:
             p.error("--k-eval needs --floq")
         ks = [int(k) for k in args.ks.split(",") if k]
-        study = reporting.export_k_eval(args.floq, out / "antmaze_large_k_eval.json", ks=ks,
+        study = reporting.export_k_eval(args.floq, out / f"{stem}_k_eval.json", ks=ks,
                                         episodes=args.k_episodes, max_episode_steps=args.k_max_episode_steps)
-        print(f"wrote {out / 'antmaze_large_k_eval.json'} ({study['eval_wall_time_s']:.0f} s of evaluation)")
+        print(f"wrote {out / f'{stem}_k_eval.json'} ({study['eval_wall_time_s']:.0f} s of evaluation)")
     if args.speed_from_readme:
         from floq_lite.config import make_config
 
