@@ -29,7 +29,8 @@ TINY = {
 TINY_FQL = {k: v for k, v in TINY.items() if k not in ("block_width", "block_depth", "critic_flow_steps",
                                                           "noise_samples")}
 COMMITTED = ("ant_expert_training.csv", "antmaze_large_coverage.json", "antmaze_large_cpu_runs.json",
-             "antmaze_large_k_eval.json", "antmaze_large_value_maps.json", "update_speed_cpu.json")
+             "antmaze_large_k_eval.json", "antmaze_large_rollouts.json", "antmaze_large_value_maps.json",
+             "update_speed_cpu.json")
 
 
 @pytest.fixture(scope="module")

@@ -80,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         if not env_name.startswith(f"antmaze-{args.maze}-"):
             p.error(f"--{name} {run_dir} is a run on {env_name}, not antmaze-{args.maze}: pass --maze to match it")
     if runs:
+        command = " ".join(["tools/ch6_artifacts.py", *sys.argv[1:]])  # no machine-specific path
         reporting.export_runs(runs, out / f"{stem}_cpu_runs.json", last_n=args.last_n,
-                              extra={"note": args.note, "command": " ".join(sys.argv)})
+                              extra={"note": args.note, "command": command})
         print(f"wrote {out / f'{stem}_cpu_runs.json'}")
         reporting.export_value_maps(runs, out / f"{stem}_value_maps.json", resolution=args.value_maps_resolution)
         print(f"wrote {out / f'{stem}_value_maps.json'}")
