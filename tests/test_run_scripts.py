@@ -100,17 +100,27 @@ def test_unknown_maze_is_refused(ch6):
 
 
 def test_default_in_flight_folder_is_per_maze(tmp_path):
-    """Without CH6_INFLIGHT, a medium-maze run never picks up the large maze's committed copy."""
+    """Without CH6_INFLIGHT, a medium-maze run never picks up the large maze's copy beside the script
+    (tools/ch6_inflight); the script runs from a copy so that the test owns that folder."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "floq-lite").write_text('#!/bin/sh\necho "floq-lite $*"\n')
     (bin_dir / "floq-lite").chmod(0o755)
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    script = Path(shutil.copy(CH6, tools / "ch6_runs.sh"))
+    _fake_run(tools / "ch6_inflight" / "floq", 45000)  # the large maze's committed copy
     env = {k: v for k, v in os.environ.items() if k != "CH6_INFLIGHT"}
     env |= dict(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", MAZE="medium")
-    proc = subprocess.run(["bash", str(CH6), str(tmp_path / "data"), str(tmp_path / "runs"), "floq"],
+    proc = subprocess.run(["bash", str(script), str(tmp_path / "data"), str(tmp_path / "runs"), "floq"],
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "continuing" not in proc.stdout and "--resume" not in proc.stdout
+    env["MAZE"] = "large"  # and the large maze does continue from it
+    proc = subprocess.run(["bash", str(script), str(tmp_path / "data"), str(tmp_path / "runs2"), "floq"],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "continuing" in proc.stdout and "--resume" in proc.stdout
 
 
 def _artifacts_main():
