@@ -13,7 +13,8 @@ Measured speeds instead (idle machine): python benchmarks/update_speed.py --size
 
 ``--maze medium`` (or giant) names the dataset and run artifacts antmaze_medium_* instead (runs made with
 MAZE=medium tools/ch6_runs.sh). Every artifact records the commit and hardware of the machine that wrote it; the run
-artifacts also keep those of the runs themselves. ``--note TEXT`` is stored in the run artifacts' ``extra`` (say how the runs were made).
+artifacts also keep those of the runs themselves. ``--note TEXT`` is stored in the run artifacts' ``extra`` (say how
+the runs were made).
 """
 
 from __future__ import annotations

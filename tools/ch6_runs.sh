@@ -15,7 +15,7 @@ DATA=${1:?dataset directory}; RUNS=${2:?runs directory}; WHICH=${3:-all}
 MAZE=${MAZE:-large}
 case "$MAZE" in medium|large|giant) ;; *) echo "unknown MAZE '$MAZE': medium, large or giant" >&2; exit 2 ;; esac
 DATASET=antmaze-$MAZE-navigate-v0; ENV=antmaze-$MAZE-navigate-singletask-v0
-STEPS=${STEPS:-300000}  # the committed 100,000-step artifacts came from STEPS=100000 runs of this config
+STEPS=${STEPS:-300000}  # the committed chapter 6 artifacts come from these 300,000-step runs
 # Sizes shared by both agents (the paper: 4x512 networks, batch 256, K 8, R 8, 1M-2M steps, 50 episodes per eval).
 COMMON=(--tier teach --steps $STEPS --seeds 3 --dataset-dir "$DATA" --no-progress
         --set 'actor_hidden_dims=(128,128)' --set 'value_hidden_dims=(128,128)' --set batch_size=128
